@@ -1,0 +1,5 @@
+"""``python -m tradelib`` entry point."""
+
+from tradelib.cli import main
+
+raise SystemExit(main())
