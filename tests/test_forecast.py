@@ -1,0 +1,329 @@
+"""Tests for tradelib.forecast on small synthetic series (no data mirror needed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tradelib import forecast as fc
+from tradelib.errors import TradelibError
+
+
+def monthly(values, start="2010-01-01", name="y") -> pd.Series:
+    """A month-start series from a list of values."""
+    return pd.Series(np.asarray(values, dtype="float64"),
+                     index=pd.date_range(start, periods=len(values), freq="MS"), name=name)
+
+
+def seasonal_series(n=96, seed=0) -> pd.Series:
+    """Trend + seasonality + noise, positive."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return monthly(100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n))
+
+
+# ---------------------------------------------------------------- splitter / leakage
+
+
+def test_splits_train_strictly_before_test_and_cover_horizon():
+    idx = pd.date_range("2015-01-01", periods=40, freq="MS")
+    splits = fc.rolling_origin_splits(idx, horizon=6, initial=24, step=2)
+    assert [s.origin for s in splits][0] == idx[23]
+    for s in splits:
+        assert s.train.max() < s.test.min()
+        assert s.train.max() == s.origin
+        assert len(s.test) == 6
+        assert s.test[0] == s.origin + pd.DateOffset(months=1)
+    # last origin leaves exactly one full horizon
+    assert splits[-1].test[-1] <= idx[-1]
+    assert len(splits) == len(range(23, 40 - 6, 2))
+
+
+def test_splits_initial_as_date_and_window():
+    idx = pd.date_range("2015-01-01", periods=40, freq="MS")
+    splits = fc.rolling_origin_splits(idx, horizon=3, initial="2016-12-01", window=12)
+    assert splits[0].origin == pd.Timestamp("2016-12-01")
+    assert all(len(s.train) == 12 for s in splits)
+
+
+def test_splits_raise_when_nothing_fits():
+    idx = pd.date_range("2015-01-01", periods=10, freq="MS")
+    with pytest.raises(fc.ForecastError, match="no origin fits"):
+        fc.rolling_origin_splits(idx, horizon=6, initial=8)
+
+
+def test_backtest_never_hands_future_data_to_forecaster():
+    """An 'oracle' that reads any future value it is given would score a perfect forecast.
+
+    The oracle looks up the test months in the data it receives; if the backtest leaked even one
+    future month into the training copy, some forecasts would equal the actuals exactly.
+    """
+    y = seasonal_series(60)
+    seen_max: list[pd.Timestamp] = []
+
+    def oracle(train: pd.Series, horizon: int) -> np.ndarray:
+        seen_max.append(train.index.max())
+        future = fc.future_index(train.index[-1], horizon)
+        # what a leaking backtest would allow: look up future months in what we were given
+        leaked = train.reindex(future)
+        return leaked.fillna(-1e9).to_numpy()
+
+    res = fc.backtest(y, {"oracle": oracle}, horizon=3, initial=36)
+    assert (res["forecast"] == -1e9).all(), "future values reached the forecaster"
+    origins = res.drop_duplicates("origin")["origin"].tolist()
+    assert seen_max == origins
+    assert (res["date"] > res["origin"]).all()
+
+
+def test_backtest_training_copy_cannot_reach_future_memory():
+    """Mutating the training copy must not touch the series, and the copy owns its memory."""
+    y = seasonal_series(40)
+    original = y.copy()
+
+    def vandal(train: pd.Series, horizon: int) -> np.ndarray:
+        arr = train.to_numpy()
+        assert not np.shares_memory(arr, y.to_numpy())
+        train.iloc[:] = 0.0
+        return np.zeros(horizon)
+
+    fc.backtest(y, {"vandal": vandal}, horizon=2, initial=30)
+    pd.testing.assert_series_equal(y, original)
+
+
+def test_backtest_seasonal_naive_exact_on_pure_seasonal_series():
+    pattern = np.arange(12, dtype=float) + 5
+    y = monthly(np.tile(pattern, 6) + np.repeat(np.arange(6) * 0.0, 12))
+    res = fc.backtest(y, {"snaive": fc.seasonal_naive_forecaster()}, horizon=12, initial=24,
+                      step=6)
+    assert np.allclose(res["error"], 0.0)
+
+
+def test_backtest_rejects_wrong_length_forecast():
+    y = seasonal_series(40)
+    with pytest.raises(fc.ForecastError, match="returned 1 values"):
+        fc.backtest(y, {"bad": lambda tr, h: [1.0]}, horizon=3, initial=30)
+
+
+def test_backtest_rejects_gaps_and_nans():
+    y = seasonal_series(40)
+    with pytest.raises(fc.ForecastError, match="not consecutive"):
+        fc.backtest(y.drop(y.index[5]), {"s": fc.seasonal_naive_forecaster()}, horizon=3,
+                    initial=30)
+    z = y.copy()
+    z.iloc[-1] = np.nan
+    with pytest.raises(TradelibError, match="missing value"):
+        fc.backtest(z, {"s": fc.seasonal_naive_forecaster()}, horizon=3, initial=30)
+
+
+# ---------------------------------------------------------------- metrics on known inputs
+
+
+def test_metrics_known_values():
+    a = [1.0, 2.0, 3.0, 4.0]
+    f = [2.0, 2.0, 1.0, 4.0]
+    assert fc.mae(a, f) == pytest.approx(0.75)
+    assert fc.rmse(a, f) == pytest.approx(math.sqrt(5 / 4))
+    # sMAPE terms: 2*1/3, 0, 2*2/4, 0 -> mean = (2/3 + 1) / 4
+    assert fc.smape(a, f) == pytest.approx(100 * (2 / 3 + 1.0) / 4)
+
+
+def test_smape_zero_pairs_and_negative_values():
+    assert fc.smape([0.0, -2.0], [0.0, -2.0]) == 0.0
+    assert fc.smape([-1.0], [1.0]) == pytest.approx(200.0)
+
+
+def test_mase_known_scale():
+    insample = [1, 2, 3, 4, 6]  # m=1 naive abs diffs: 1,1,1,2 -> scale 1.25
+    assert fc.mase_scale(insample, m=1) == pytest.approx(1.25)
+    assert fc.mase([10, 10], [11, 12.5], insample, m=1) == pytest.approx(1.75 / 1.25)
+    seasonal = list(range(12)) + [x + 2 for x in range(12)]
+    assert fc.mase_scale(seasonal, m=12) == pytest.approx(2.0)
+
+
+def test_mase_rejects_constant_insample():
+    with pytest.raises(fc.ForecastError, match="constant"):
+        fc.mase([1.0], [1.0], [3.0] * 14, m=12)
+
+
+def test_score_backtest_matches_direct_metrics():
+    y = seasonal_series(72, seed=3)
+    res = fc.backtest(y, {"snaive": fc.seasonal_naive_forecaster()}, horizon=6, initial=48,
+                      step=6)
+    scores = fc.score_backtest(res)
+    row = scores.loc["snaive"]
+    assert row["n"] == len(res)
+    assert row["MAE"] == pytest.approx(fc.mae(res["actual"], res["forecast"]))
+    assert row["RMSE"] == pytest.approx(fc.rmse(res["actual"], res["forecast"]))
+    expected_mase = np.mean(np.abs(res["error"]) / res["scale"])
+    assert row["MASE"] == pytest.approx(expected_mase)
+    # the scale of the first origin uses its training window only
+    first = res["origin"].min()
+    assert res.loc[res["origin"] == first, "scale"].iloc[0] == pytest.approx(
+        fc.mase_scale(y.loc[:first], m=12))
+
+
+# ---------------------------------------------------------------- models
+
+
+def test_seasonal_naive_repeats_last_season():
+    y = monthly(np.arange(24.0))
+    f = fc.seasonal_naive(y, 14)
+    assert f.index[0] == pd.Timestamp("2012-01-01")
+    assert f.iloc[:12].tolist() == list(np.arange(12.0, 24.0))
+    assert f.iloc[12:].tolist() == [12.0, 13.0]
+
+
+def test_sarimax_forecast_has_ordered_intervals_and_sensible_level():
+    y = seasonal_series(96)
+    out, res, info = fc.forecast_sarimax(y, 12, order=(1, 0, 0), seasonal_order=(0, 1, 1, 12),
+                                         return_result=True)
+    assert list(out.columns) == ["mean", "lower", "upper"]
+    assert out.index[0] == pd.Timestamp("2018-01-01")
+    assert (out["lower"] < out["mean"]).all() and (out["mean"] < out["upper"]).all()
+    # the trend continues roughly: next year's mean is near last year's mean + 6
+    assert abs(out["mean"].mean() - (y.iloc[-12:].mean() + 6)) < 5
+    assert isinstance(info.converged, bool)
+
+
+def test_log_forecast_stays_positive_and_rejects_nonpositive():
+    y = seasonal_series(72)
+    out = fc.forecast_ets(y, 6, log=True)
+    assert (out["lower"] > 0).all()
+    with pytest.raises(fc.ForecastError, match="positive"):
+        fc.forecast_sarimax(y - 1000, 3, log=True)
+
+
+def test_wider_interval_for_smaller_alpha():
+    y = seasonal_series(72)
+    a = fc.forecast_ets(y, 6, alpha=0.05)
+    b = fc.forecast_ets(y, 6, alpha=0.32)
+    assert ((a["upper"] - a["lower"]) > (b["upper"] - b["lower"])).all()
+
+
+def test_sarimax_future_exog_shifts_forecast():
+    y = seasonal_series(84)
+    x = pd.Series(0.0, index=y.index, name="x")
+    x.iloc[40:] = 1.0
+    y = y + 20 * x
+    fut0 = pd.Series(0.0, index=fc.future_index(y.index[-1], 6), name="x")
+    lo = fc.forecast_sarimax(y, 6, exog=x, future_exog=fut0)
+    hi = fc.forecast_sarimax(y, 6, exog=x, future_exog=fut0 + 1.0)
+    assert (hi["mean"] - lo["mean"]).mean() == pytest.approx(20, abs=4)
+    with pytest.raises(fc.ForecastError, match="exogenous"):
+        fc.forecast_sarimax(y, 6, exog=x, future_exog=fut0.iloc[:3])
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def baseline_frame(n=24):
+    idx = pd.date_range("2026-09-01", periods=n, freq="MS")
+    rng = np.random.default_rng(1)
+    return pd.DataFrame({"exports": 28000 + rng.normal(0, 500, n),
+                         "imports": 45000 + rng.normal(0, 500, n)}, index=idx)
+
+
+@given(
+    start=st.sampled_from([None, "2026-09-01", "2027-03-01", "2030-01-01"]),
+    phase=st.integers(min_value=1, max_value=36),
+    tariff_elast=st.floats(-0.05, 0.0),
+    fx_ex=st.floats(-2, 2),
+    fx_im=st.floats(-2, 2),
+)
+@settings(max_examples=40, deadline=None)
+def test_zero_shocks_reproduce_baseline(start, phase, tariff_elast, fx_ex, fx_im):
+    """Elasticities alone (no shock) and zero shocks must give back the baseline exactly."""
+    base = baseline_frame()
+    s = fc.Scenario(name="zero", start=start, phase_in_months=phase,
+                    tariff_semi_elasticity=tariff_elast, fx_elasticity_exports=fx_ex,
+                    fx_elasticity_imports=fx_im)
+    out = fc.scenario_path(base, s)
+    np.testing.assert_array_equal(out["exports"].to_numpy(), base["exports"].to_numpy())
+    np.testing.assert_array_equal(out["imports"].to_numpy(), base["imports"].to_numpy())
+    np.testing.assert_array_equal(out["balance"].to_numpy(),
+                                  (base["exports"] - base["imports"]).to_numpy())
+
+
+def test_export_growth_shock_compounds_from_start():
+    base = baseline_frame(36)
+    s = fc.Scenario(name="buy more", export_growth_pp=10.0, start="2027-01-01")
+    out = fc.scenario_path(base, s)
+    before = out.index < pd.Timestamp("2027-01-01")
+    np.testing.assert_allclose(out.loc[before, "exports"], base.loc[before, "exports"])
+    # 12 months after the start (month 12 counted from 1) exports are 10 % higher
+    assert out.loc["2027-12-01", "exports"] / base.loc["2027-12-01", "exports"] == \
+        pytest.approx(1.10)
+    np.testing.assert_allclose(out["imports"], base["imports"])
+    assert (out.loc[~before, "balance"] > (base["exports"] - base["imports"])[~before]).all()
+
+
+def test_tariff_and_fx_level_effects_phase_in():
+    base = baseline_frame(24)
+    s = fc.Scenario(name="tariff up", tariff_change_pp=10.0, tariff_semi_elasticity=-0.02,
+                    phase_in_months=6)
+    out = fc.scenario_path(base, s)
+    ratio = out["imports"] / base["imports"]
+    assert ratio.iloc[0] == pytest.approx(math.exp(-0.2 / 6))
+    assert ratio.iloc[5:].to_numpy() == pytest.approx(math.exp(-0.2))
+    fxs = fc.Scenario(name="peso weak", fx_change_pct=10.0, fx_elasticity_exports=-0.5,
+                      phase_in_months=1)
+    out2 = fc.scenario_path(base, fxs)
+    assert (out2["exports"] / base["exports"]).to_numpy() == pytest.approx(
+        math.exp(-0.5 * math.log(1.1)))
+
+
+def test_scenario_paths_long_and_unique_names():
+    base = baseline_frame(6)
+    long = fc.scenario_paths(base, [fc.Scenario("a"), fc.Scenario("b", export_growth_pp=5)])
+    assert set(long["scenario"]) == {"a", "b"}
+    assert len(long) == 12
+    with pytest.raises(fc.ForecastError, match="unique"):
+        fc.scenario_paths(base, [fc.Scenario("a"), fc.Scenario("a")])
+
+
+# ---------------------------------------------------------------- annual arithmetic
+
+
+def test_annual_totals_drops_incomplete_years():
+    idx = pd.date_range("2024-01-01", "2025-06-01", freq="MS")
+    df = pd.DataFrame({"exports": 1.0, "imports": 2.0}, index=idx)
+    tot = fc.annual_totals(df)
+    assert tot.index.tolist() == [2024]
+    assert tot.loc[2024, "imports"] == 24.0
+    assert fc.annual_totals(df, complete_only=False).loc[2025, "exports"] == 6.0
+
+
+def test_extend_annual_and_trend_growth():
+    annual = pd.DataFrame({"exports": [100.0, 110.0, 121.0], "imports": [200.0, 200.0, 200.0]},
+                          index=pd.Index([2025, 2026, 2027], name="year"))
+    assert fc.trend_growth(annual["exports"], years=2) == pytest.approx(0.10)
+    ext = fc.extend_annual(annual, 2030, {"exports": 0.10, "imports": 0.0})
+    assert ext.loc[2030, "exports"] == pytest.approx(121.0 * 1.1**3)
+    assert ext.loc[2030, "projected"] and not ext.loc[2027, "projected"]
+
+
+def test_exports_needed_arithmetic():
+    r = fc.exports_needed(reference_deficit=200.0, baseline_exports=300.0,
+                          baseline_imports=540.0, current_exports=250.0, years=4,
+                          target_year=2030, reduction=0.5)
+    # baseline deficit 240, target 100 -> extra 140 in 2030
+    assert r.extra_exports_target_year == pytest.approx(140.0)
+    assert r.extra_per_year_step == pytest.approx(35.0)
+    assert r.share_of_current_exports == pytest.approx(140 / 250)
+    assert r.extra_growth_pp == pytest.approx(100 * ((440 / 300) ** 0.25 - 1))
+    close = fc.exports_needed(reference_deficit=200.0, baseline_exports=300.0,
+                              baseline_imports=540.0, current_exports=250.0, years=4,
+                              target_year=2030, reduction=1.0)
+    assert close.extra_exports_target_year == pytest.approx(240.0)
+    done = fc.exports_needed(reference_deficit=200.0, baseline_exports=500.0,
+                             baseline_imports=540.0, current_exports=250.0, years=4,
+                             target_year=2030, reduction=0.5)
+    assert done.extra_exports_target_year == 0.0
+    with pytest.raises(fc.ForecastError, match="reduction"):
+        fc.exports_needed(reference_deficit=1.0, baseline_exports=1.0, baseline_imports=1.0,
+                          current_exports=1.0, years=1, target_year=2030, reduction=1.5)

@@ -1,0 +1,686 @@
+"""Backtests, forecast metrics, forecasts with prediction intervals and scenario paths.
+
+The module works on monthly ``pd.Series`` indexed by month-start dates (as returned by the
+``tradelib`` loaders after a pivot). It has four parts:
+
+* **Backtesting.** :func:`rolling_origin_splits` cuts a series into (training window, test
+  window) pairs whose training part ends strictly before the test part starts;
+  :func:`backtest` runs forecasters on those windows, handing each one a *copy* of the
+  training data only, so a forecaster cannot see the future even by accident.
+* **Metrics.** :func:`mae`, :func:`rmse`, :func:`smape` and :func:`mase` (scaled by the
+  in-sample seasonal-naive error, Hyndman & Koehler 2006), and :func:`score_backtest`.
+* **Models.** :func:`seasonal_naive` (the benchmark), :func:`forecast_sarimax` and
+  :func:`forecast_ets` (statsmodels, with prediction intervals), plus small factories that turn
+  them into backtest forecasters.
+* **Scenarios.** :class:`Scenario` and :func:`scenario_path` shift a baseline forecast of
+  exports and imports by growth, tariff and exchange-rate shocks (zero shocks give back the
+  baseline exactly); :func:`annual_totals`, :func:`extend_annual` and :func:`exports_needed`
+  answer "how much more would the US have to export to halve or close the deficit by 2030?".
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tradelib.errors import TradelibError
+
+__all__ = [
+    "ForecastError",
+    "Split",
+    "Scenario",
+    "ExportsNeeded",
+    "future_index",
+    "rolling_origin_splits",
+    "backtest",
+    "mae",
+    "rmse",
+    "smape",
+    "mase",
+    "mase_scale",
+    "score_backtest",
+    "seasonal_naive",
+    "seasonal_naive_forecaster",
+    "forecast_sarimax",
+    "sarimax_forecaster",
+    "forecast_ets",
+    "ets_forecaster",
+    "scenario_path",
+    "scenario_paths",
+    "annual_totals",
+    "extend_annual",
+    "trend_growth",
+    "exports_needed",
+]
+
+Forecaster = Callable[[pd.Series, int], "pd.Series | np.ndarray | Sequence[float]"]
+
+
+class ForecastError(TradelibError):
+    """A forecasting input is unusable (wrong index, too short, missing values, bad option)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Index helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _check_monthly(series: pd.Series, name: str = "series", allow_nan: bool = False) -> pd.Series:
+    """Return ``series`` as float with a month-start ``DatetimeIndex`` (freq ``MS``), or raise.
+
+    Raises :class:`ForecastError` naming what is wrong when the index is not a gap-free run of
+    month starts, or when values are missing and ``allow_nan`` is false.
+    """
+    if not isinstance(series, pd.Series):
+        raise ForecastError(f"{name}: expected a pandas Series, got {type(series).__name__}.")
+    if not isinstance(series.index, pd.DatetimeIndex):
+        raise ForecastError(
+            f"{name}: the index must be a DatetimeIndex of month starts; got "
+            f"{type(series.index).__name__}. Pivot the loader output so 'date' is the index."
+        )
+    if len(series) == 0:
+        raise ForecastError(f"{name}: the series is empty.")
+    idx = series.index
+    if not (idx.day == 1).all() or not idx.is_monotonic_increasing:
+        raise ForecastError(f"{name}: dates must be increasing month starts (day 1).")
+    expected = pd.date_range(idx[0], periods=len(idx), freq="MS")
+    if not idx.equals(expected):
+        raise ForecastError(
+            f"{name}: the months are not consecutive (gap or duplicate between {idx[0]:%Y-%m} "
+            f"and {idx[-1]:%Y-%m}). Reindex to every month and decide how to treat the gap."
+        )
+    values = series.astype("float64")
+    if not allow_nan and values.isna().any():
+        bad = values.index[values.isna()]
+        raise ForecastError(
+            f"{name}: {len(bad)} missing value(s), first at {bad[0]:%Y-%m}. Trim the series to "
+            "published months (e.g. series.loc[:last_published]) before forecasting."
+        )
+    out = pd.Series(values.to_numpy(), index=expected, name=series.name)
+    return out
+
+
+def future_index(last: pd.Timestamp | str, horizon: int) -> pd.DatetimeIndex:
+    """The ``horizon`` month starts that follow month ``last``."""
+    if horizon < 1:
+        raise ForecastError(f"horizon must be at least 1 month, got {horizon}.")
+    start = pd.Timestamp(last).to_period("M").to_timestamp() + pd.DateOffset(months=1)
+    return pd.date_range(start, periods=horizon, freq="MS")
+
+
+def months_between(start: pd.Timestamp | str, end: pd.Timestamp | str) -> int:
+    """Number of months from ``start`` to ``end`` (``end`` minus ``start``; may be negative)."""
+    s, e = pd.Timestamp(start), pd.Timestamp(end)
+    return (e.year - s.year) * 12 + (e.month - s.month)
+
+
+# --------------------------------------------------------------------------------------------
+# Backtesting
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Split:
+    """One rolling-origin split: train on ``train`` (ending at ``origin``), forecast ``test``."""
+
+    origin: pd.Timestamp
+    train: pd.DatetimeIndex
+    test: pd.DatetimeIndex
+
+
+def rolling_origin_splits(
+    index: pd.DatetimeIndex,
+    *,
+    horizon: int,
+    initial: int | str | pd.Timestamp,
+    step: int = 1,
+    last_origin: str | pd.Timestamp | None = None,
+    window: int | None = None,
+) -> list[Split]:
+    """Rolling-origin (time-series cross-validation) splits of a monthly index.
+
+    ``initial`` is the first forecast origin: either the number of training months or the last
+    training month as a date. Each following origin moves ``step`` months forward. ``test`` is
+    always the ``horizon`` months right after the origin; origins whose test window would run
+    past the end of the data are dropped. ``window`` keeps only the last ``window`` months of
+    training data (a sliding rather than expanding window). Every split satisfies
+    ``train.max() < test.min()`` by construction.
+    """
+    if not isinstance(index, pd.DatetimeIndex):
+        raise ForecastError("rolling_origin_splits: index must be a DatetimeIndex.")
+    if horizon < 1 or step < 1:
+        raise ForecastError(f"horizon and step must be >= 1 (got {horizon}, {step}).")
+    n = len(index)
+    if isinstance(initial, (int, np.integer)):
+        first = int(initial) - 1
+    else:
+        first = int(index.searchsorted(pd.Timestamp(initial), side="right")) - 1
+    if first < 0:
+        raise ForecastError(f"rolling_origin_splits: initial={initial!r} leaves no training data.")
+    last = n - horizon - 1
+    if last_origin is not None:
+        last = min(last, int(index.searchsorted(pd.Timestamp(last_origin), side="right")) - 1)
+    if first > last:
+        raise ForecastError(
+            f"rolling_origin_splits: no origin fits (initial={initial!r}, horizon={horizon}, "
+            f"{n} months). Use a smaller initial window or horizon."
+        )
+    splits = []
+    for o in range(first, last + 1, step):
+        lo = 0 if window is None else max(0, o + 1 - window)
+        splits.append(Split(origin=index[o], train=index[lo : o + 1],
+                            test=index[o + 1 : o + 1 + horizon]))
+    return splits
+
+
+def backtest(
+    series: pd.Series,
+    forecasters: Mapping[str, Forecaster],
+    *,
+    horizon: int,
+    initial: int | str | pd.Timestamp,
+    step: int = 1,
+    last_origin: str | pd.Timestamp | None = None,
+    window: int | None = None,
+    m: int = 12,
+) -> pd.DataFrame:
+    """Run each forecaster on rolling-origin splits and return the forecasts beside the actuals.
+
+    Each forecaster is called as ``f(train, horizon)`` where ``train`` is a *copy* of the data up
+    to and including the origin (it shares no memory with the full series) and must return
+    ``horizon`` values. The result is long: ``model, origin, date, h, actual, forecast, error,
+    scale``, where ``scale`` is the in-sample seasonal-naive MAE of that training window (the
+    MASE denominator), computed from the training window only.
+    """
+    y = _check_monthly(series, "backtest series")
+    splits = rolling_origin_splits(y.index, horizon=horizon, initial=initial, step=step,
+                                   last_origin=last_origin, window=window)
+    rows: list[pd.DataFrame] = []
+    for split in splits:
+        train_values = y.loc[split.train]
+        try:
+            scale = mase_scale(train_values, m=m)
+        except ForecastError:  # too short or constant: MASE undefined for this origin
+            scale = np.nan
+        actual = y.loc[split.test].to_numpy()
+        for name, f in forecasters.items():
+            train = train_values.copy(deep=True)
+            pred = np.asarray(f(train, len(split.test)), dtype="float64").ravel()
+            if pred.shape[0] != len(split.test):
+                raise ForecastError(
+                    f"forecaster {name!r} returned {pred.shape[0]} values for a "
+                    f"{len(split.test)}-month horizon at origin {split.origin:%Y-%m}."
+                )
+            rows.append(pd.DataFrame({
+                "model": name,
+                "origin": split.origin,
+                "date": split.test,
+                "h": np.arange(1, len(split.test) + 1),
+                "actual": actual,
+                "forecast": pred,
+                "scale": scale,
+            }))
+    out = pd.concat(rows, ignore_index=True)
+    out["error"] = out["forecast"] - out["actual"]
+    out["model"] = out["model"].astype("string")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------------
+
+
+def _pair(actual: object, forecast: object) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned float arrays of equal length, or :class:`ForecastError`."""
+    a = np.asarray(actual, dtype="float64").ravel()
+    f = np.asarray(forecast, dtype="float64").ravel()
+    if a.shape != f.shape:
+        raise ForecastError(f"actual and forecast lengths differ ({a.size} vs {f.size}).")
+    if a.size == 0:
+        raise ForecastError("metrics need at least one actual/forecast pair.")
+    return a, f
+
+
+def mae(actual: object, forecast: object) -> float:
+    """Mean absolute error."""
+    a, f = _pair(actual, forecast)
+    return float(np.mean(np.abs(f - a)))
+
+
+def rmse(actual: object, forecast: object) -> float:
+    """Root mean squared error."""
+    a, f = _pair(actual, forecast)
+    return float(np.sqrt(np.mean((f - a) ** 2)))
+
+
+def smape(actual: object, forecast: object) -> float:
+    """Symmetric mean absolute percentage error, in percent (0..200).
+
+    ``100 * mean(2 |F - A| / (|A| + |F|))``; a pair with ``A = F = 0`` counts as zero error.
+    Absolute values in the denominator keep it defined for negative series such as a balance.
+    """
+    a, f = _pair(actual, forecast)
+    denom = np.abs(a) + np.abs(f)
+    num = 2.0 * np.abs(f - a)
+    ratio = np.divide(num, denom, out=np.zeros_like(num), where=denom > 0)
+    return float(100.0 * np.mean(ratio))
+
+
+def mase_scale(insample: object, m: int = 12) -> float:
+    """In-sample MAE of the seasonal-naive forecast ``y[t-m]`` (the MASE denominator)."""
+    y = np.asarray(insample, dtype="float64").ravel()
+    if y.size <= m:
+        raise ForecastError(f"MASE scale needs more than m={m} in-sample values, got {y.size}.")
+    d = np.abs(y[m:] - y[:-m])
+    d = d[~np.isnan(d)]
+    if d.size == 0 or np.all(d == 0):
+        raise ForecastError("MASE scale is zero or undefined (the in-sample series is constant).")
+    return float(np.mean(d))
+
+
+def mase(actual: object, forecast: object, insample: object, m: int = 12) -> float:
+    """Mean absolute scaled error: MAE divided by the in-sample seasonal-naive MAE.
+
+    Below 1 means the forecast beats the in-sample seasonal-naive benchmark.
+    """
+    return mae(actual, forecast) / mase_scale(insample, m=m)
+
+
+def score_backtest(results: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.DataFrame:
+    """Score :func:`backtest` output: ``n, MAE, RMSE, sMAPE, MASE`` per group in ``by``.
+
+    MASE divides each absolute error by the scale of its own training window (no future data in
+    the scale), then averages.
+    """
+    needed = {"actual", "forecast", "scale", *by}
+    missing = needed - set(results.columns)
+    if missing:
+        raise ForecastError(f"score_backtest: columns {sorted(missing)} are missing; "
+                            "pass the output of tradelib.forecast.backtest.")
+
+    def _one(g: pd.DataFrame) -> pd.Series:
+        a, f = g["actual"].to_numpy(), g["forecast"].to_numpy()
+        return pd.Series({
+            "n": float(len(g)),
+            "MAE": mae(a, f),
+            "RMSE": rmse(a, f),
+            "sMAPE": smape(a, f),
+            "MASE": float(np.mean(np.abs(f - a) / g["scale"].to_numpy())),
+        })
+
+    keys = list(by)
+    records = []
+    for k, g in results.groupby(keys, sort=True, observed=True):
+        labels = k if isinstance(k, tuple) else (k,)
+        records.append({**dict(zip(keys, labels)), **_one(g).to_dict()})
+    out = pd.DataFrame.from_records(records).set_index(keys)
+    out["n"] = out["n"].astype("int64")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+def seasonal_naive(train: pd.Series, horizon: int, m: int = 12) -> pd.Series:
+    """Seasonal-naive forecast: each future month repeats the same month of the last season."""
+    y = _check_monthly(train, "seasonal_naive train")
+    if len(y) < m:
+        raise ForecastError(f"seasonal_naive needs at least m={m} months, got {len(y)}.")
+    last_season = y.to_numpy()[-m:]
+    values = np.array([last_season[(h - 1) % m] for h in range(1, horizon + 1)])
+    return pd.Series(values, index=future_index(y.index[-1], horizon), name="seasonal naive")
+
+
+def seasonal_naive_forecaster(m: int = 12) -> Forecaster:
+    """A :func:`backtest` forecaster wrapping :func:`seasonal_naive`."""
+
+    def f(train: pd.Series, horizon: int) -> pd.Series:
+        return seasonal_naive(train, horizon, m=m)
+
+    return f
+
+
+def _interval_frame(mean: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                    index: pd.DatetimeIndex, log: bool) -> pd.DataFrame:
+    """Assemble ``mean, lower, upper`` (back-transformed from logs when ``log``)."""
+    if log:
+        mean, lower, upper = np.exp(mean), np.exp(lower), np.exp(upper)
+    return pd.DataFrame({"mean": mean, "lower": lower, "upper": upper}, index=index)
+
+
+def _prepare(series: pd.Series, log: bool, name: str) -> pd.Series:
+    """Validate and optionally log-transform a series (logs need positive values)."""
+    y = _check_monthly(series, name)
+    if log:
+        if (y <= 0).any():
+            raise ForecastError(f"{name}: log=True needs positive values; use log=False for a "
+                                "balance (which can be negative).")
+        y = np.log(y)
+    return y
+
+
+def _align_exog(exog: pd.DataFrame | pd.Series | None, index: pd.DatetimeIndex,
+                what: str) -> pd.DataFrame | None:
+    """Exogenous regressors reindexed to ``index``; raise if any needed value is missing."""
+    if exog is None:
+        return None
+    x = exog.to_frame() if isinstance(exog, pd.Series) else exog
+    x = x.reindex(index).astype("float64")
+    if x.isna().any().any():
+        raise ForecastError(f"{what}: exogenous regressors are missing for some months "
+                            f"between {index[0]:%Y-%m} and {index[-1]:%Y-%m}; supply a value "
+                            "(an assumed path) for every forecast month.")
+    x.index = pd.DatetimeIndex(index, freq="MS")
+    return x
+
+
+@dataclass
+class FitInfo:
+    """What happened during estimation: convergence and any warnings statsmodels raised."""
+
+    converged: bool = True
+    messages: list[str] = field(default_factory=list)
+
+
+def forecast_sarimax(
+    series: pd.Series,
+    horizon: int,
+    *,
+    order: tuple[int, int, int] = (1, 0, 0),
+    seasonal_order: tuple[int, int, int, int] = (0, 1, 1, 12),
+    trend: str | None = "c",
+    log: bool = False,
+    exog: pd.DataFrame | pd.Series | None = None,
+    future_exog: pd.DataFrame | pd.Series | None = None,
+    alpha: float = 0.05,
+    return_result: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, object, FitInfo]:
+    """Fit a SARIMAX model by maximum likelihood and forecast ``horizon`` months ahead.
+
+    Returns a frame indexed by the forecast months with ``mean, lower, upper`` (a
+    ``1 - alpha`` prediction interval from the Gaussian state-space forecast variance, which
+    includes shock uncertainty but not parameter uncertainty). With ``log=True`` the model is
+    fitted to ``log(series)`` and the results are exponentiated, so ``mean`` is then the median
+    forecast. ``exog`` holds regressors over the sample and ``future_exog`` their assumed path.
+    With ``return_result=True`` also returns the statsmodels results and a :class:`FitInfo`.
+    """
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    y = _prepare(series, log, "forecast_sarimax series")
+    x = _align_exog(exog, y.index, "forecast_sarimax exog")
+    fidx = future_index(y.index[-1], horizon)
+    fx = _align_exog(future_exog, fidx, "forecast_sarimax future_exog") if x is not None else None
+    info = FitInfo()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = SARIMAX(y, exog=x, order=order, seasonal_order=seasonal_order, trend=trend)
+        res = model.fit(disp=False, maxiter=200)
+        fc = res.get_forecast(steps=horizon, exog=fx)
+        frame = fc.summary_frame(alpha=alpha)
+    info.converged = bool(res.mle_retvals.get("converged", True)) if res.mle_retvals else True
+    info.messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    out = _interval_frame(frame["mean"].to_numpy(), frame["mean_ci_lower"].to_numpy(),
+                          frame["mean_ci_upper"].to_numpy(), fidx, log)
+    if return_result:
+        return out, res, info
+    return out
+
+
+def sarimax_forecaster(**kwargs: object) -> Forecaster:
+    """A :func:`backtest` forecaster returning the SARIMAX point forecast (no exog)."""
+
+    def f(train: pd.Series, horizon: int) -> np.ndarray:
+        return forecast_sarimax(train, horizon, **kwargs)["mean"].to_numpy()
+
+    return f
+
+
+def forecast_ets(
+    series: pd.Series,
+    horizon: int,
+    *,
+    trend: str | None = "add",
+    damped_trend: bool = True,
+    seasonal: str | None = "add",
+    seasonal_periods: int = 12,
+    log: bool = False,
+    alpha: float = 0.05,
+    return_result: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, object, FitInfo]:
+    """Fit an additive-error ETS model (statsmodels ``ETSModel``) and forecast with intervals.
+
+    Returns ``mean, lower, upper`` like :func:`forecast_sarimax`. ``log=True`` fits the model to
+    logs (a multiplicative model in levels) and exponentiates the results.
+    """
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = _prepare(series, log, "forecast_ets series")
+    fidx = future_index(y.index[-1], horizon)
+    info = FitInfo()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = ETSModel(y, error="add", trend=trend, damped_trend=damped_trend if trend else False,
+                         seasonal=seasonal, seasonal_periods=seasonal_periods if seasonal else None)
+        res = model.fit(disp=False, maxiter=500)
+        pred = res.get_prediction(start=len(y), end=len(y) + horizon - 1)
+        frame = pred.summary_frame(alpha=alpha)
+    info.converged = bool(res.mle_retvals.get("converged", True)) if res.mle_retvals else True
+    info.messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    out = _interval_frame(frame["mean"].to_numpy(), frame["pi_lower"].to_numpy(),
+                          frame["pi_upper"].to_numpy(), fidx, log)
+    if return_result:
+        return out, res, info
+    return out
+
+
+def ets_forecaster(**kwargs: object) -> Forecaster:
+    """A :func:`backtest` forecaster returning the ETS point forecast."""
+
+    def f(train: pd.Series, horizon: int) -> np.ndarray:
+        return forecast_ets(train, horizon, **kwargs)["mean"].to_numpy()
+
+    return f
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A set of shocks applied to a baseline forecast of exports and imports.
+
+    * ``export_growth_pp`` / ``import_growth_pp``: extra growth per year, in percentage points,
+      compounded monthly from ``start`` (exports to the partner growing X points faster than in
+      the baseline).
+    * ``tariff_change_pp``: change in the effective tariff rate on imports from the partner, in
+      percentage points; ``tariff_semi_elasticity``: the change in log imports per percentage
+      point (e.g. -0.01 means 1 % fewer imports per extra point of tariff).
+    * ``fx_change_pct``: change in pesos per dollar, in percent (positive = the peso weakens);
+      ``fx_elasticity_exports`` / ``fx_elasticity_imports``: change in log exports / imports per
+      unit change in log pesos-per-dollar.
+    * ``start``: first month affected (default: first month of the baseline);
+      ``phase_in_months``: level effects (tariff, exchange rate) build up linearly over this many
+      months, as trade adjusts with a lag.
+    """
+
+    name: str = "baseline"
+    export_growth_pp: float = 0.0
+    import_growth_pp: float = 0.0
+    tariff_change_pp: float = 0.0
+    tariff_semi_elasticity: float = 0.0
+    fx_change_pct: float = 0.0
+    fx_elasticity_exports: float = 0.0
+    fx_elasticity_imports: float = 0.0
+    start: str | None = None
+    phase_in_months: int = 12
+
+    def as_dict(self) -> dict[str, object]:
+        """The scenario's fields as a plain dict (for tables)."""
+        return asdict(self)
+
+
+def scenario_path(baseline: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Apply ``scenario`` to a baseline with ``exports`` and ``imports`` columns (monthly index).
+
+    Returns ``exports, imports, balance`` (balance = exports - imports) for the scenario. With
+    all shocks zero the result equals the baseline exactly.
+    """
+    missing = {"exports", "imports"} - set(baseline.columns)
+    if missing:
+        raise ForecastError(f"scenario_path: baseline needs columns exports and imports; "
+                            f"missing {sorted(missing)}.")
+    if not isinstance(baseline.index, pd.DatetimeIndex):
+        raise ForecastError("scenario_path: baseline must be indexed by month-start dates.")
+    if scenario.phase_in_months < 1:
+        raise ForecastError(f"scenario {scenario.name!r}: phase_in_months must be >= 1.")
+    start = pd.Timestamp(scenario.start) if scenario.start else baseline.index[0]
+    k = np.array([months_between(start, d) + 1 for d in baseline.index], dtype="float64")
+    k = np.clip(k, 0.0, None)  # months since the shock began (0 before it)
+    phase = np.minimum(k / scenario.phase_in_months, 1.0)
+    log_fx = math.log1p(scenario.fx_change_pct / 100.0)
+    log_x = (k / 12.0) * math.log1p(scenario.export_growth_pp / 100.0) \
+        + phase * scenario.fx_elasticity_exports * log_fx
+    log_m = (k / 12.0) * math.log1p(scenario.import_growth_pp / 100.0) \
+        + phase * (scenario.tariff_semi_elasticity * scenario.tariff_change_pp
+                   + scenario.fx_elasticity_imports * log_fx)
+    exports = baseline["exports"].to_numpy(dtype="float64") * np.exp(log_x)
+    imports = baseline["imports"].to_numpy(dtype="float64") * np.exp(log_m)
+    return pd.DataFrame({"exports": exports, "imports": imports, "balance": exports - imports},
+                        index=baseline.index)
+
+
+def scenario_paths(baseline: pd.DataFrame, scenarios: Sequence[Scenario]) -> pd.DataFrame:
+    """Long table ``scenario, date, exports, imports, balance`` for several scenarios."""
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise ForecastError(f"scenario names must be unique, got {names}.")
+    parts = []
+    for s in scenarios:
+        p = scenario_path(baseline, s).rename_axis("date").reset_index()
+        p.insert(0, "scenario", s.name)
+        parts.append(p)
+    out = pd.concat(parts, ignore_index=True)
+    out["scenario"] = out["scenario"].astype("string")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Annual arithmetic: "how much more would the US have to export?"
+# --------------------------------------------------------------------------------------------
+
+
+def annual_totals(monthly: pd.DataFrame, complete_only: bool = True) -> pd.DataFrame:
+    """Sum monthly columns by calendar year; keep only years with 12 non-missing months."""
+    if not isinstance(monthly.index, pd.DatetimeIndex):
+        raise ForecastError("annual_totals: monthly data must be indexed by dates.")
+    grouped = monthly.groupby(monthly.index.year)
+    totals = grouped.sum(min_count=1)
+    counts = grouped.count().min(axis=1)
+    totals.index.name = "year"
+    if complete_only:
+        totals = totals.loc[counts.to_numpy() == 12]
+    return totals
+
+
+def trend_growth(annual: pd.Series, years: int = 10) -> float:
+    """Compound annual growth rate over the last ``years`` years of an annual series."""
+    s = annual.dropna()
+    if len(s) < years + 1:
+        raise ForecastError(f"trend_growth needs {years + 1} annual values, got {len(s)}.")
+    first, last = float(s.iloc[-years - 1]), float(s.iloc[-1])
+    if first <= 0 or last <= 0:
+        raise ForecastError("trend_growth needs positive values (use exports or imports).")
+    return (last / first) ** (1.0 / years) - 1.0
+
+
+def extend_annual(annual: pd.DataFrame, to_year: int, growth: Mapping[str, float]) -> pd.DataFrame:
+    """Extend annual columns to ``to_year`` at constant growth rates (``{column: rate}``).
+
+    Rows past the last year are marked ``projected = True``. Columns not in ``growth`` are
+    recomputed only if they are ``balance`` (exports - imports); others are left missing.
+    """
+    if annual.empty:
+        raise ForecastError("extend_annual: empty annual table.")
+    last_year = int(annual.index.max())
+    out = annual.copy()
+    out["projected"] = False
+    for year in range(last_year + 1, to_year + 1):
+        row: dict[str, object] = {c: np.nan for c in annual.columns}
+        for col, g in growth.items():
+            row[col] = float(out.loc[year - 1, col]) * (1.0 + g)
+        row["projected"] = True
+        out.loc[year] = row
+    if {"exports", "imports", "balance"} <= set(out.columns):
+        out["balance"] = out["exports"] - out["imports"]
+    out["projected"] = out["projected"].astype(bool)
+    out.index.name = "year"
+    return out
+
+
+@dataclass(frozen=True)
+class ExportsNeeded:
+    """Extra exports needed to cut the deficit to a target by a target year ($ millions)."""
+
+    target_year: int
+    reduction: float
+    reference_deficit: float
+    target_deficit: float
+    baseline_deficit: float
+    extra_exports_target_year: float
+    extra_per_year_step: float
+    share_of_current_exports: float
+    extra_growth_pp: float
+
+
+def exports_needed(
+    *,
+    reference_deficit: float,
+    baseline_exports: float,
+    baseline_imports: float,
+    current_exports: float,
+    years: int,
+    target_year: int,
+    reduction: float = 0.5,
+) -> ExportsNeeded:
+    """How much more the US must export (beyond the baseline) to cut the deficit by ``reduction``.
+
+    ``reference_deficit`` is today's annual deficit (a positive number); the target is
+    ``(1 - reduction) * reference_deficit`` in ``target_year``, when the baseline projects
+    ``baseline_exports`` and ``baseline_imports``. Extra exports are assumed not to change
+    imports. Returns the extra exports in the target year, the equal annual step that builds up
+    to it over ``years`` years, that amount as a share of ``current_exports``, and the extra
+    annual export growth (percentage points) that would deliver it.
+    """
+    if not 0.0 <= reduction <= 1.0:
+        raise ForecastError(f"reduction must be between 0 and 1, got {reduction}.")
+    if years < 1:
+        raise ForecastError(f"years must be >= 1, got {years}.")
+    if reference_deficit <= 0:
+        raise ForecastError("reference_deficit must be positive (a deficit, in $ millions).")
+    if baseline_exports <= 0 or current_exports <= 0:
+        raise ForecastError("exports must be positive.")
+    target = (1.0 - reduction) * reference_deficit
+    base_def = baseline_imports - baseline_exports
+    extra = max(0.0, base_def - target)
+    growth_pp = 100.0 * (((baseline_exports + extra) / baseline_exports) ** (1.0 / years) - 1.0)
+    return ExportsNeeded(
+        target_year=target_year,
+        reduction=reduction,
+        reference_deficit=reference_deficit,
+        target_deficit=target,
+        baseline_deficit=base_def,
+        extra_exports_target_year=extra,
+        extra_per_year_step=extra / years,
+        share_of_current_exports=extra / current_exports,
+        extra_growth_pp=growth_pp,
+    )
