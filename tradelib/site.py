@@ -1,0 +1,522 @@
+"""Render the executed notebooks as a static, offline HTML site (``python -m tradelib site``).
+
+The site has an index page (the question, one line per notebook taken from its first cell, the
+data vintages found in the fetch manifest, the run summary) and one page per executed notebook,
+rendered with nbconvert's JupyterLab look through tradelib's own template
+(``tradelib/templates/tradelib_html``). Nothing is fetched from the internet when the site is built
+or viewed: the template drops require.js, MathJax, mermaid and the widget manager (all CDN
+scripts), local images are embedded, and remote images (the launch badges) are replaced by text.
+Mathematics therefore shows as its LaTeX source.
+
+This module also holds the repository URL (``REPO_URL``), the one place the Binder and Colab
+launch badges and the Colab install line are derived from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from tradelib.errors import TradelibError
+
+REPO_URL = "https://github.com/tradelib/tradelib"
+"""The public GitHub repository; badges and install instructions are derived from it."""
+
+BRANCH = "main"
+"""The branch that Binder and Colab open."""
+
+BINDER_BADGE_SVG = "https://mybinder.org/badge_logo.svg"
+COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATE_NAME = "tradelib_html"
+
+QUESTION = "Will Mexico and the US improve their trade balance?"
+QUESTION_CONTEXT = (
+    "A May 2025 news story asked this about US goods trade with Mexico, after a year of new "
+    "tariffs on imports from Mexico. The notebooks answer it with official data: how the balance "
+    "got where it is, which tariff actions touched it, what drives import growth, whether the "
+    "story's numbers reproduce, and what the outlook is."
+)
+
+SUMMARY_FILE = "run-summary.json"
+"""File written by ``tradelib.run`` next to the executed notebooks."""
+
+
+class SiteError(TradelibError):
+    """The site cannot be rendered (missing notebooks, or a page would fetch from the internet)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Launch badges and install line
+# --------------------------------------------------------------------------------------------
+
+
+def repo_slug(repo_url: str = REPO_URL) -> str:
+    """``owner/name`` of a GitHub URL, e.g. ``"tradelib/tradelib"``."""
+    m = re.match(r"https://github\.com/([^/]+/[^/]+?)(?:\.git)?/?$", repo_url)
+    if not m:
+        raise SiteError(f"REPO_URL {repo_url!r} is not a https://github.com/<owner>/<name> URL")
+    return m.group(1)
+
+
+def notebook_repo_path(notebook_path: str | Path) -> str:
+    """The notebook's path inside the repository (``notebooks/<file name>``)."""
+    name = Path(notebook_path).name
+    if not name.endswith(".ipynb"):
+        raise SiteError(f"{notebook_path}: not a notebook (expected a .ipynb file name)")
+    return f"notebooks/{name}"
+
+
+def binder_url(notebook_path: str | Path) -> str:
+    """Binder link that opens the notebook in JupyterLab."""
+    return (
+        f"https://mybinder.org/v2/gh/{repo_slug()}/{BRANCH}"
+        f"?labpath={quote(notebook_repo_path(notebook_path), safe='')}"
+    )
+
+
+def colab_url(notebook_path: str | Path) -> str:
+    """Colab link that opens the notebook from GitHub."""
+    return (
+        f"https://colab.research.google.com/github/{repo_slug()}/blob/{BRANCH}/"
+        f"{notebook_repo_path(notebook_path)}"
+    )
+
+
+def badges_markdown(notebook_path: str | Path) -> str:
+    """The Markdown line with the Binder and Colab launch badges for one notebook.
+
+    Put it right under the notebook's title, e.g. in a generator script::
+
+        from tradelib.site import badges_markdown
+        title = "# 02 · Four decades of the balance\\n\\n" + badges_markdown("02_deficit_trends.ipynb")
+    """
+    return (
+        f"[![Launch in Binder]({BINDER_BADGE_SVG})]({binder_url(notebook_path)}) "
+        f"[![Open in Colab]({COLAB_BADGE_SVG})]({colab_url(notebook_path)})"
+    )
+
+
+def pip_install_spec() -> str:
+    """The pip requirement that installs tradelib from GitHub (used on Colab)."""
+    return f"tradelib @ git+{REPO_URL}"
+
+
+def colab_install_cell() -> str:
+    """Source of the install cell notebooks carry for Colab (a no-op where tradelib is installed)."""
+    return (
+        "try:\n"
+        "    import tradelib  # noqa: F401\n"
+        "except ImportError:  # e.g. on Colab: install the package from GitHub\n"
+        f'    %pip install --quiet "{pip_install_spec()}"'
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reading notebooks and the manifest
+# --------------------------------------------------------------------------------------------
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+
+
+def _plain_text(markdown: str) -> str:
+    """Strip the Markdown used in summaries (links, images, emphasis, code ticks)."""
+    text = _MD_LINK.sub(lambda m: "" if m.group(0).startswith("!") else m.group(1), markdown)
+    text = re.sub(r"[*_`]+", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class NotebookInfo:
+    """What the index says about one notebook."""
+
+    stem: str
+    title: str
+    summary: str
+
+
+def notebook_info(nb: Any, stem: str) -> NotebookInfo:
+    """Title and one-line summary from a notebook's first cell.
+
+    The title is the first ``#`` heading; the summary is the text of the **Question** paragraph
+    when there is one, otherwise the first paragraph that is neither a heading nor badges.
+    """
+    cells = [c for c in nb.cells if c.get("cell_type") == "markdown"]
+    first = cells[0].source if cells else ""
+    title = stem
+    paragraphs: list[str] = []
+    for para in re.split(r"\n\s*\n", first):
+        para = para.strip()
+        if not para:
+            continue
+        if para.startswith("# ") and title == stem:
+            title = _plain_text(para.splitlines()[0][2:])
+            rest = "\n".join(para.splitlines()[1:]).strip()
+            if rest:
+                paragraphs.append(rest)
+            continue
+        paragraphs.append(para)
+    summary = ""
+    for para in paragraphs:
+        m = re.match(
+            r"^\**\s*Question\s*\**\s*[:.·—-]?\s*\**\s*(.*)$", para, flags=re.DOTALL | re.IGNORECASE
+        )
+        if m and m.group(1).strip():
+            summary = _plain_text(m.group(1))
+            break
+    if not summary:
+        for para in paragraphs:
+            text = _plain_text(para)
+            if text and not para.lstrip().startswith(("#", "[![", "<")):
+                summary = text
+                break
+    return NotebookInfo(stem=stem, title=title, summary=summary)
+
+
+def read_manifest(path: Path) -> list[dict[str, str]]:
+    """Rows of tradelib's fetch manifest (empty when it does not exist yet)."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        return [dict(row) for row in csv.DictReader(fh)]
+
+
+def _pick(row: dict[str, str], *names: str) -> str:
+    """The first non-empty value among ``names`` in a manifest row."""
+    for name in names:
+        value = row.get(name)
+        if value:
+            return str(value)
+    return ""
+
+
+def vintages_table(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """One row per source: the vintages stored and the newest (what ``vintage="latest"`` reads)."""
+    by_source: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        source = _pick(row, "source_id", "source")
+        if not source:
+            continue
+        entry = by_source.setdefault(source, {"vintages": set(), "files": set(), "origin": set()})
+        vintage = _pick(row, "vintage")
+        if vintage:
+            entry["vintages"].add(vintage)
+        file_name = _pick(row, "file", "filename", "file_name", "path")
+        if file_name:
+            entry["files"].add(Path(file_name).name)
+        origin = _pick(row, "origin", "mode", "how", "url", "official_url")
+        if origin:
+            entry["origin"].add(origin)
+    table = []
+    for source in sorted(by_source):
+        entry = by_source[source]
+        vintages = sorted(entry["vintages"])
+        table.append(
+            {
+                "source": source,
+                "vintages": ", ".join(vintages),
+                "latest": vintages[-1] if vintages else "",
+                "files": ", ".join(sorted(entry["files"])),
+            }
+        )
+    return table
+
+
+def read_run_summary(executed_dir: Path) -> dict[str, Any]:
+    """The ``run-summary.json`` written by ``tradelib.run`` (empty dict when absent)."""
+    path = executed_dir / SUMMARY_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SiteError(
+            f"{path}: not valid JSON ({exc}); delete it or re-run `python -m tradelib run`"
+        ) from exc
+
+
+# --------------------------------------------------------------------------------------------
+# Offline HTML
+# --------------------------------------------------------------------------------------------
+
+_IMG_TAG = re.compile(r"<img\b[^>]*>", flags=re.IGNORECASE)
+_ATTR = r"""\b{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"""
+_REMOTE = re.compile(r"^\s*(?:https?:)?//", flags=re.IGNORECASE)
+_REMOTE_REF = re.compile(
+    r"<(?:script|link|img|iframe|source|audio|video)\b[^>]*\b(?:src|href)\s*=\s*[\"']?\s*"
+    r"(?:https?:)?//",
+    flags=re.IGNORECASE,
+)
+_CSS_REMOTE = re.compile(r"@import\s+(?:url\()?\s*[\"']?\s*(?:https?:)?//", flags=re.IGNORECASE)
+
+
+def _attr(tag: str, name: str) -> str | None:
+    """Value of attribute ``name`` in an HTML start tag, or ``None``."""
+    m = re.search(_ATTR.format(name=name), tag, flags=re.IGNORECASE)
+    if not m:
+        return None
+    return html.unescape(next(g for g in m.groups() if g is not None))
+
+
+def offline_images(page: str) -> str:
+    """Replace ``<img>`` tags whose source is on the internet by a text badge with their alt text.
+
+    Launch badges are remote SVGs; on an offline site they become ``<span class="tl-badge">``
+    inside the same link, so the link still works and nothing is fetched.
+    """
+
+    def repl(m: re.Match[str]) -> str:
+        tag = m.group(0)
+        src = _attr(tag, "src") or ""
+        if not _REMOTE.match(src):
+            return tag
+        alt = (_attr(tag, "alt") or "").strip() or "external image"
+        return f'<span class="tl-badge">{html.escape(alt)}</span>'
+
+    return _IMG_TAG.sub(repl, page)
+
+
+def remote_references(page: str) -> list[str]:
+    """Excerpts of every tag or CSS import in ``page`` that would load something from the web."""
+    found = [page[m.start() : m.start() + 120] for m in _REMOTE_REF.finditer(page)]
+    found += [page[m.start() : m.start() + 120] for m in _CSS_REMOTE.finditer(page)]
+    return found
+
+
+def _nav(links: list[tuple[str, str]]) -> str:
+    """A navigation bar from ``(href, label)`` pairs."""
+    items = " ".join(f'<a href="{html.escape(h)}">{html.escape(t)}</a>' for h, t in links)
+    return f'<nav class="tl-nav" aria-label="site navigation">{items}</nav>'
+
+
+def _footer(partner: str, built: str) -> str:
+    return (
+        '<footer class="tl-footer">'
+        f"Rendered by <code>python -m tradelib</code> for partner {html.escape(partner)} "
+        f"on {html.escape(built)}. Source: "
+        f'<a href="{html.escape(REPO_URL)}">{html.escape(REPO_URL)}</a>.</footer>'
+    )
+
+
+def render_notebook_html(nb: Any, nav: str = "", footer: str = "") -> str:
+    """Render one executed notebook to a self-contained HTML page (no remote scripts or images)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(
+        nb, resources={"tradelib_nav": nav, "tradelib_footer": footer}
+    )
+    return offline_images(body)
+
+
+_INDEX_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60em;
+  margin: 2em auto; padding: 0 1em; line-height: 1.5; color: #222; }
+h1 { font-size: 1.8em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.5em 0; } caption { text-align: left; color: #555; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; } a { color: #0072B2; }
+ol.notebooks li { margin-bottom: 0.6em; } .status-failed { color: #D55E00; font-weight: bold; }
+.status-skipped { color: #555; } p.note { color: #555; font-size: 0.9em; }
+"""
+
+
+def _index_html(
+    infos: list[NotebookInfo],
+    *,
+    partner: str,
+    vintages: list[dict[str, str]],
+    summary: dict[str, Any],
+    built: str,
+) -> str:
+    """The index page."""
+    esc = html.escape
+    rows = {r["notebook"]: r for r in summary.get("results", [])}
+    items = []
+    for info in infos:
+        status = rows.get(f"{info.stem}.ipynb", {}).get("status", "")
+        flag = (
+            ' <span class="status-failed">(failed in this run: see its last output)</span>'
+            if status == "failed"
+            else ""
+        )
+        items.append(
+            f'<li><a href="{esc(info.stem)}.html">{esc(info.title)}</a>{flag}'
+            f"<br>{esc(info.summary)}</li>"
+        )
+    skipped = [r for r in summary.get("results", []) if r.get("status") == "skipped"]
+    for r in skipped:
+        items.append(
+            f'<li class="status-skipped">{esc(r["notebook"])}: not run for {esc(partner)}. '
+            f"{esc(r.get('message', ''))}</li>"
+        )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>tradelib: {esc(QUESTION)}</title>",
+        f"<style>{_INDEX_CSS}</style></head><body><main>",
+        f"<h1>{esc(QUESTION)}</h1>",
+        f"<p>{esc(QUESTION_CONTEXT)}</p>",
+    ]
+    if partner.strip().lower() != "mexico":
+        parts.append(
+            f"<p><strong>This edition re-runs the notebooks for {esc(partner)}</strong>: every "
+            f"computed sentence, table and figure refers to {esc(partner)}.</p>"
+        )
+    parts += ["<h2>Notebooks</h2>", f'<ol class="notebooks">{"".join(items)}</ol>']
+    parts.append("<h2>Data vintages</h2>")
+    if vintages:
+        head = "<tr><th>source</th><th>vintages stored</th><th>newest (read by default)</th>"
+        head += "<th>files</th></tr>"
+        body = "".join(
+            f"<tr><td>{esc(v['source'])}</td><td>{esc(v['vintages'])}</td>"
+            f"<td>{esc(v['latest'])}</td><td>{esc(v['files'])}</td></tr>"
+            for v in vintages
+        )
+        parts.append(
+            "<table><caption>From tradelib's fetch manifest. Notebooks read the newest vintage "
+            "unless their VINTAGE parameter says otherwise.</caption>"
+            f"{head}{body}</table>"
+        )
+    else:
+        parts.append(
+            '<p class="note">No fetch manifest was found, so the vintages are not listed. '
+            "Run <code>python -m tradelib fetch</code> first.</p>"
+        )
+    if summary.get("results"):
+        parts.append("<h2>Run</h2>")
+        params = summary.get("parameters", {})
+        if params:
+            parts.append(
+                "<p>Parameters: "
+                + ", ".join(f"<code>{esc(k)} = {esc(repr(v))}</code>" for k, v in params.items())
+                + "</p>"
+            )
+        body = "".join(
+            f"<tr><td>{esc(r['notebook'])}</td><td>{r.get('seconds', 0):.1f}</td>"
+            f'<td class="status-{esc(r.get("status", ""))}">{esc(r.get("status", ""))}</td></tr>'
+            for r in summary["results"]
+        )
+        parts.append(
+            "<table><caption>Execution of each notebook (wall-clock seconds).</caption>"
+            f"<tr><th>notebook</th><th>seconds</th><th>status</th></tr>{body}</table>"
+        )
+    parts.append(
+        '<p class="note">Launch the notebooks yourself on Binder or Colab from the badges at the '
+        "top of each page, or clone the repository and run <code>python -m tradelib run</code>. "
+        "This site loads nothing from the internet; mathematics is shown as LaTeX source.</p>"
+    )
+    parts.append(_footer(partner, built))
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
+def executed_notebooks(executed_dir: Path) -> list[Path]:
+    """The executed notebooks in a folder, in file-name order."""
+    return sorted(p for p in executed_dir.glob("*.ipynb") if not p.name.startswith("."))
+
+
+def build_site(
+    executed_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    partner: str = "Mexico",
+    manifest: str | Path | None = None,
+) -> list[Path]:
+    """Render every executed notebook in ``executed_dir`` plus an index page into ``out_dir``.
+
+    Returns the written HTML files (index first). Raises ``SiteError`` when there is no notebook
+    or when a rendered page would still load something from the internet.
+    """
+    import nbformat
+
+    executed_dir = Path(executed_dir)
+    out_dir = Path(out_dir)
+    notebooks = executed_notebooks(executed_dir)
+    if not notebooks:
+        raise SiteError(
+            f"{executed_dir}: no executed notebooks to render; run `python -m tradelib run` first"
+        )
+    if manifest is None:
+        from tradelib import config
+
+        manifest = config.manifest_path()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    loaded = [(p, nbformat.read(str(p), as_version=4)) for p in notebooks]
+    infos = [notebook_info(nb, p.stem) for p, nb in loaded]
+    footer = _footer(partner, built)
+    written: list[Path] = []
+    index = out_dir / "index.html"
+    index.write_text(
+        _index_html(
+            infos,
+            partner=partner,
+            vintages=vintages_table(read_manifest(Path(manifest))),
+            summary=read_run_summary(executed_dir),
+            built=built,
+        ),
+        encoding="utf-8",
+    )
+    written.append(index)
+    for i, ((path, nb), info) in enumerate(zip(loaded, infos)):
+        links = [("index.html", "Index")]
+        if i > 0:
+            links.append((f"{infos[i - 1].stem}.html", f"← {infos[i - 1].title}"))
+        if i + 1 < len(infos):
+            links.append((f"{infos[i + 1].stem}.html", f"{infos[i + 1].title} →"))
+        page = render_notebook_html(nb, nav=_nav(links), footer=footer)
+        remote = remote_references(page)
+        if remote:
+            raise SiteError(
+                f"{path}: the rendered page would load from the internet ({remote[0]!r}); "
+                "remove the remote reference from the notebook output"
+            )
+        target = out_dir / f"{info.stem}.html"
+        target.write_text(page, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m tradelib site``."""
+    parser.description = "Render executed notebooks as a static offline HTML site."
+    parser.add_argument(
+        "--partner", default="Mexico", help="partner whose executed notebooks to render"
+    )
+    parser.add_argument(
+        "--executed",
+        help="folder of executed notebooks (default: output/<partner-slug>/ of the project)",
+    )
+    parser.add_argument("--out", help="site folder (default: site/, or site/<slug>/ for others)")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Render the site and print where it is."""
+    from tradelib import run
+
+    slug = run.partner_slug(args.partner)
+    executed = Path(args.executed) if args.executed else run.default_output_dir() / slug
+    out = Path(args.out) if args.out else run.default_site_dir(slug)
+    pages = build_site(executed, out, partner=run.display_partner(args.partner))
+    print(f"site: {len(pages)} pages written to {out} (open {pages[0]})")
+    return 0
