@@ -8,12 +8,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
 
-from tradelib import plot  # noqa: E402
-from tradelib.errors import TradelibError  # noqa: E402
+from tradelib import plot
+from tradelib.errors import TradelibError
 
 
 def _relative_luminance(hex_colour: str) -> float:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import matplotlib
-
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -35,22 +34,22 @@ from matplotlib.ticker import FuncFormatter
 from tradelib.errors import TradelibError
 
 __all__ = [
+    "ERAS",
+    "FLOW_COLORS",
     "PALETTE",
     "PALETTE_LIST",
-    "FLOW_COLORS",
     "PARTNER_COLORS",
-    "ERAS",
     "SHOCKS",
-    "Window",
     "PlotError",
-    "use_style",
-    "usd_billions",
+    "Window",
+    "figure_to_png",
+    "mark_events",
     "percent",
     "shade_eras",
     "shade_shocks",
-    "mark_events",
     "show",
-    "figure_to_png",
+    "usd_billions",
+    "use_style",
 ]
 
 
