@@ -42,8 +42,13 @@ def test_use_style_sets_palette_cycle():
 
 @pytest.mark.parametrize(
     ("musd", "decimals", "expected"),
-    [(12_345.0, 0, "$12bn"), (-3_500.0, 1, "−$3.5bn"), (0.0, 0, "$0bn"), (-0.2, 0, "$0bn"),
-     (250_000.0, 0, "$250bn")],
+    [
+        (12_345.0, 0, "$12bn"),
+        (-3_500.0, 1, "−$3.5bn"),
+        (0.0, 0, "$0bn"),
+        (-0.2, 0, "$0bn"),
+        (250_000.0, 0, "$250bn"),
+    ],
 )
 def test_usd_billions_formatter(musd, decimals, expected):
     fig, ax = plt.subplots()

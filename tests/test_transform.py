@@ -301,8 +301,13 @@ def test_compare_series_and_share():
 
 def _ranking_table():
     rows = []
-    partners = [("0015", "World NSA", 100.0), ("2010", "Mexico", 5.0), ("1220", "Canada", 4.0),
-                ("5700", "China", 6.0), ("0003", "European Union", 9.0)]
+    partners = [
+        ("0015", "World NSA", 100.0),
+        ("2010", "Mexico", 5.0),
+        ("1220", "Canada", 4.0),
+        ("5700", "China", 6.0),
+        ("0003", "European Union", 9.0),
+    ]
     for d in pd.date_range("2023-01-01", "2024-12-01", freq="MS"):
         for code, name, v in partners:
             val = v + (2.0 if (code == "2010" and d.year == 2024) else 0.0)

@@ -180,9 +180,7 @@ def _to_x(date: pd.Timestamp, xunit: str) -> float:
     raise PlotError(f"xunit must be 'date' or 'year', got {xunit!r}.")
 
 
-def _spans(
-    ax: Axes, windows: Iterable[Window], xunit: str
-) -> list[tuple[Window, float, float]]:
+def _spans(ax: Axes, windows: Iterable[Window], xunit: str) -> list[tuple[Window, float, float]]:
     """Clip windows to the current x-limits; drop windows entirely outside them."""
     lo, hi = ax.get_xlim()
     out = []
@@ -282,9 +280,7 @@ def _event_pairs(events: Any) -> list[tuple[pd.Timestamp, str]]:
         try:
             d, lab = item
         except (TypeError, ValueError) as exc:
-            raise PlotError(
-                f"mark_events: expected (date, label) pairs, got {item!r}."
-            ) from exc
+            raise PlotError(f"mark_events: expected (date, label) pairs, got {item!r}.") from exc
         pairs.append((pd.Timestamp(d), str(lab)))
     return pairs
 

@@ -524,4 +524,3 @@ def two_way_ranking(
         rank=annual.groupby("year")["two_way"].rank(ascending=False, method="min").astype("int64")
     )
     return annual.sort_values(["year", "rank"]).reset_index(drop=True)
-
