@@ -9,14 +9,27 @@ import pytest
 from tradelib import factcheck as fk
 
 
-def long_trade(code: str, name: str, exports: dict[str, float], imports: dict[str, float],
-               vintage: str = "2026-10") -> pd.DataFrame:
+def long_trade(
+    code: str,
+    name: str,
+    exports: dict[str, float],
+    imports: dict[str, float],
+    vintage: str = "2026-10",
+) -> pd.DataFrame:
     """A load_trade-shaped frame for one partner from {YYYY-MM: value} dicts."""
     rows = []
     for flow, values in (("exports", exports), ("imports", imports)):
         for month, v in values.items():
-            rows.append({"date": pd.Timestamp(f"{month}-01"), "partner_code": code,
-                         "partner": name, "flow": flow, "value_musd": v, "vintage": vintage})
+            rows.append(
+                {
+                    "date": pd.Timestamp(f"{month}-01"),
+                    "partner_code": code,
+                    "partner": name,
+                    "flow": flow,
+                    "value_musd": v,
+                    "vintage": vintage,
+                }
+            )
     df = pd.DataFrame(rows)
     for c in ("partner_code", "partner", "flow", "vintage"):
         df[c] = df[c].astype("string")
@@ -35,15 +48,18 @@ def test_precision_of_printed_numbers():
         fk.precision_of("about five")
 
 
-@pytest.mark.parametrize("figure,label", [
-    (13.7, "reproduced"),
-    (13.65, "reproduced"),     # boundary: rounds half up to 13.7
-    (13.749, "reproduced"),
-    (13.76, "close"),
-    (13.2, "close"),           # within 0.5 tolerance
-    (13.19, "not reproduced"),
-    (float("nan"), "not reproduced"),
-])
+@pytest.mark.parametrize(
+    "figure,label",
+    [
+        (13.7, "reproduced"),
+        (13.65, "reproduced"),  # boundary: rounds half up to 13.7
+        (13.749, "reproduced"),
+        (13.76, "close"),
+        (13.2, "close"),  # within 0.5 tolerance
+        (13.19, "not reproduced"),
+        (float("nan"), "not reproduced"),
+    ],
+)
 def test_verdict_rule(figure, label):
     v = fk.verdict(figure, 13.7, precision=0.1, tolerance=0.5, unit="$bn")
     assert v.label == label
@@ -59,8 +75,9 @@ def test_verdict_reason_names_tolerance_and_rejects_tight_tolerance():
 
 
 def test_claim_value_sign_and_precision():
-    c = fk.Claim("deficit", "a deficit of $13.7 billion", "13.7", "$bn", "balance_bn", 0.5,
-                 sign=-1.0)
+    c = fk.Claim(
+        "deficit", "a deficit of $13.7 billion", "13.7", "$bn", "balance_bn", 0.5, sign=-1.0
+    )
     assert c.value == pytest.approx(-13.7)
     assert c.precision == pytest.approx(0.1)
 
@@ -88,8 +105,12 @@ def test_wide_flows_and_missing_months_stay_missing():
 
 
 def test_wide_flows_rejects_several_partners():
-    df = pd.concat([long_trade("2010", "Mexico", EXPORTS, IMPORTS),
-                    long_trade("1220", "Canada", EXPORTS, IMPORTS)])
+    df = pd.concat(
+        [
+            long_trade("2010", "Mexico", EXPORTS, IMPORTS),
+            long_trade("1220", "Canada", EXPORTS, IMPORTS),
+        ]
+    )
     with pytest.raises(fk.FactCheckError, match="several partners"):
         fk.wide_flows(df)
 
@@ -121,10 +142,11 @@ def test_candidate_table_and_check_claim_pick_the_matching_definition():
     # levels appear once per definition, growth rates once per rounding choice
     assert (cands["metric"] == "balance_bn").sum() == 2
     assert (cands["metric"] == "imports_yoy_pct").sum() == 4
-    claim = fk.Claim("deficit", "deficit of $13.7 billion", "13.7", "$bn", "balance_bn", 0.5,
-                     sign=-1.0)
+    claim = fk.Claim(
+        "deficit", "deficit of $13.7 billion", "13.7", "$bn", "balance_bn", 0.5, sign=-1.0
+    )
     checked = fk.check_claim(claim, cands)
-    assert checked.loc[0, "vintage"] == "v2"            # -13.7 exactly
+    assert checked.loc[0, "vintage"] == "v2"  # -13.7 exactly
     assert checked.loc[0, "verdict"] == "reproduced"
     assert checked.loc[1, "verdict"] == "not reproduced"  # -14.31 is 0.61 away
     with pytest.raises(fk.FactCheckError, match="no candidates"):
@@ -151,8 +173,8 @@ def test_yoy_table_flags_improvement():
     months = pd.date_range("2024-01-01", periods=15, freq="MS")
     exports = {d.strftime("%Y-%m"): 100.0 for d in months}
     imports = {d.strftime("%Y-%m"): 150.0 for d in months}
-    imports["2025-02"] = 140.0   # smaller deficit than Feb 2024
-    imports["2025-03"] = 160.0   # larger deficit
+    imports["2025-02"] = 140.0  # smaller deficit than Feb 2024
+    imports["2025-03"] = 160.0  # larger deficit
     w = fk.wide_flows(long_trade("2010", "Mexico", exports, imports))
     t = fk.yoy_table(w, "2025-01")
     assert t.index.tolist() == list(pd.date_range("2025-01-01", periods=3, freq="MS"))
@@ -172,15 +194,14 @@ def test_two_way_ranking_excludes_groups_and_incomplete_partners():
         long_trade("5700", "China", {k: 10.0 for k in m}, {k: 80.0 for k in m}),
         long_trade("0003", "European Union", {k: 70.0 for k in m}, {k: 90.0 for k in m}),
         long_trade("0015", "World", {k: 500.0 for k in m}, {k: 700.0 for k in m}),
-        long_trade("4280", "Germany", {"2024-01": 999.0, "2024-02": np.nan},
-                   {k: 1.0 for k in m}),
+        long_trade("4280", "Germany", {"2024-01": 999.0, "2024-02": np.nan}, {k: 1.0 for k in m}),
     ]
     df = pd.concat(frames, ignore_index=True)
     r = fk.two_way_ranking(df, "2024-01", "2024-02", keep_groups=("0003",))
-    assert "0015" not in set(r["partner_code"])          # World dropped
-    assert "4280" not in set(r["partner_code"])          # incomplete window dropped
+    assert "0015" not in set(r["partner_code"])  # World dropped
+    assert "4280" not in set(r["partner_code"])  # incomplete window dropped
     countries = r.dropna(subset=["rank"])
-    assert countries.iloc[0]["partner"] == "Mexico"      # 220 > Canada 210 > China 180
+    assert countries.iloc[0]["partner"] == "Mexico"  # 220 > Canada 210 > China 180
     assert countries["rank"].tolist() == [1, 2, 3]
     eu = r.loc[r["partner_code"] == "0003"].iloc[0]
     assert pd.isna(eu["rank"]) and eu["two_way"] == 320.0
@@ -193,9 +214,10 @@ def test_two_way_ranking_excludes_groups_and_incomplete_partners():
 
 def test_duty_avoidance_against_headline():
     dates = pd.date_range("2024-01-01", "2025-03-01", freq="MS")
-    duties = pd.DataFrame({"date": dates, "partner_code": "2010",
-                           "duties_usd": 1.0, "imports_cons_usd": 100.0})
-    duties.loc[duties["date"] == "2025-03-01", "duties_usd"] = 6.0   # 6 % in March 2025
+    duties = pd.DataFrame(
+        {"date": dates, "partner_code": "2010", "duties_usd": 1.0, "imports_cons_usd": 100.0}
+    )
+    duties.loc[duties["date"] == "2025-03-01", "duties_usd"] = 6.0  # 6 % in March 2025
     duties["effective_rate"] = duties["duties_usd"] / duties["imports_cons_usd"]
     out = fk.duty_avoidance(duties, 25.0, baseline_year=2024, start="2025-01")
     assert out.loc["2025-03-01", "effective_rate_pct"] == pytest.approx(6.0)

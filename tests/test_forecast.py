@@ -16,8 +16,11 @@ from tradelib.errors import TradelibError
 
 def monthly(values, start="2010-01-01", name="y") -> pd.Series:
     """A month-start series from a list of values."""
-    return pd.Series(np.asarray(values, dtype="float64"),
-                     index=pd.date_range(start, periods=len(values), freq="MS"), name=name)
+    return pd.Series(
+        np.asarray(values, dtype="float64"),
+        index=pd.date_range(start, periods=len(values), freq="MS"),
+        name=name,
+    )
 
 
 def seasonal_series(n=96, seed=0) -> pd.Series:
@@ -33,7 +36,7 @@ def seasonal_series(n=96, seed=0) -> pd.Series:
 def test_splits_train_strictly_before_test_and_cover_horizon():
     idx = pd.date_range("2015-01-01", periods=40, freq="MS")
     splits = fc.rolling_origin_splits(idx, horizon=6, initial=24, step=2)
-    assert [s.origin for s in splits][0] == idx[23]
+    assert next(s.origin for s in splits) == idx[23]
     for s in splits:
         assert s.train.max() < s.test.min()
         assert s.train.max() == s.origin
@@ -98,8 +101,7 @@ def test_backtest_training_copy_cannot_reach_future_memory():
 def test_backtest_seasonal_naive_exact_on_pure_seasonal_series():
     pattern = np.arange(12, dtype=float) + 5
     y = monthly(np.tile(pattern, 6) + np.repeat(np.arange(6) * 0.0, 12))
-    res = fc.backtest(y, {"snaive": fc.seasonal_naive_forecaster()}, horizon=12, initial=24,
-                      step=6)
+    res = fc.backtest(y, {"snaive": fc.seasonal_naive_forecaster()}, horizon=12, initial=24, step=6)
     assert np.allclose(res["error"], 0.0)
 
 
@@ -112,8 +114,9 @@ def test_backtest_rejects_wrong_length_forecast():
 def test_backtest_rejects_gaps_and_nans():
     y = seasonal_series(40)
     with pytest.raises(fc.ForecastError, match="not consecutive"):
-        fc.backtest(y.drop(y.index[5]), {"s": fc.seasonal_naive_forecaster()}, horizon=3,
-                    initial=30)
+        fc.backtest(
+            y.drop(y.index[5]), {"s": fc.seasonal_naive_forecaster()}, horizon=3, initial=30
+        )
     z = y.copy()
     z.iloc[-1] = np.nan
     with pytest.raises(TradelibError, match="missing value"):
@@ -152,8 +155,7 @@ def test_mase_rejects_constant_insample():
 
 def test_score_backtest_matches_direct_metrics():
     y = seasonal_series(72, seed=3)
-    res = fc.backtest(y, {"snaive": fc.seasonal_naive_forecaster()}, horizon=6, initial=48,
-                      step=6)
+    res = fc.backtest(y, {"snaive": fc.seasonal_naive_forecaster()}, horizon=6, initial=48, step=6)
     scores = fc.score_backtest(res)
     row = scores.loc["snaive"]
     assert row["n"] == len(res)
@@ -164,7 +166,8 @@ def test_score_backtest_matches_direct_metrics():
     # the scale of the first origin uses its training window only
     first = res["origin"].min()
     assert res.loc[res["origin"] == first, "scale"].iloc[0] == pytest.approx(
-        fc.mase_scale(y.loc[:first], m=12))
+        fc.mase_scale(y.loc[:first], m=12)
+    )
 
 
 # ---------------------------------------------------------------- models
@@ -180,8 +183,9 @@ def test_seasonal_naive_repeats_last_season():
 
 def test_sarimax_forecast_has_ordered_intervals_and_sensible_level():
     y = seasonal_series(96)
-    out, res, info = fc.forecast_sarimax(y, 12, order=(1, 0, 0), seasonal_order=(0, 1, 1, 12),
-                                         return_result=True)
+    out, _res, info = fc.forecast_sarimax(
+        y, 12, order=(1, 0, 0), seasonal_order=(0, 1, 1, 12), return_result=True
+    )
     assert list(out.columns) == ["mean", "lower", "upper"]
     assert out.index[0] == pd.Timestamp("2018-01-01")
     assert (out["lower"] < out["mean"]).all() and (out["mean"] < out["upper"]).all()
@@ -224,8 +228,10 @@ def test_sarimax_future_exog_shifts_forecast():
 def baseline_frame(n=24):
     idx = pd.date_range("2026-09-01", periods=n, freq="MS")
     rng = np.random.default_rng(1)
-    return pd.DataFrame({"exports": 28000 + rng.normal(0, 500, n),
-                         "imports": 45000 + rng.normal(0, 500, n)}, index=idx)
+    return pd.DataFrame(
+        {"exports": 28000 + rng.normal(0, 500, n), "imports": 45000 + rng.normal(0, 500, n)},
+        index=idx,
+    )
 
 
 @given(
@@ -239,14 +245,20 @@ def baseline_frame(n=24):
 def test_zero_shocks_reproduce_baseline(start, phase, tariff_elast, fx_ex, fx_im):
     """Elasticities alone (no shock) and zero shocks must give back the baseline exactly."""
     base = baseline_frame()
-    s = fc.Scenario(name="zero", start=start, phase_in_months=phase,
-                    tariff_semi_elasticity=tariff_elast, fx_elasticity_exports=fx_ex,
-                    fx_elasticity_imports=fx_im)
+    s = fc.Scenario(
+        name="zero",
+        start=start,
+        phase_in_months=phase,
+        tariff_semi_elasticity=tariff_elast,
+        fx_elasticity_exports=fx_ex,
+        fx_elasticity_imports=fx_im,
+    )
     out = fc.scenario_path(base, s)
     np.testing.assert_array_equal(out["exports"].to_numpy(), base["exports"].to_numpy())
     np.testing.assert_array_equal(out["imports"].to_numpy(), base["imports"].to_numpy())
-    np.testing.assert_array_equal(out["balance"].to_numpy(),
-                                  (base["exports"] - base["imports"]).to_numpy())
+    np.testing.assert_array_equal(
+        out["balance"].to_numpy(), (base["exports"] - base["imports"]).to_numpy()
+    )
 
 
 def test_export_growth_shock_compounds_from_start():
@@ -256,25 +268,29 @@ def test_export_growth_shock_compounds_from_start():
     before = out.index < pd.Timestamp("2027-01-01")
     np.testing.assert_allclose(out.loc[before, "exports"], base.loc[before, "exports"])
     # 12 months after the start (month 12 counted from 1) exports are 10 % higher
-    assert out.loc["2027-12-01", "exports"] / base.loc["2027-12-01", "exports"] == \
-        pytest.approx(1.10)
+    assert out.loc["2027-12-01", "exports"] / base.loc["2027-12-01", "exports"] == pytest.approx(
+        1.10
+    )
     np.testing.assert_allclose(out["imports"], base["imports"])
     assert (out.loc[~before, "balance"] > (base["exports"] - base["imports"])[~before]).all()
 
 
 def test_tariff_and_fx_level_effects_phase_in():
     base = baseline_frame(24)
-    s = fc.Scenario(name="tariff up", tariff_change_pp=10.0, tariff_semi_elasticity=-0.02,
-                    phase_in_months=6)
+    s = fc.Scenario(
+        name="tariff up", tariff_change_pp=10.0, tariff_semi_elasticity=-0.02, phase_in_months=6
+    )
     out = fc.scenario_path(base, s)
     ratio = out["imports"] / base["imports"]
     assert ratio.iloc[0] == pytest.approx(math.exp(-0.2 / 6))
     assert ratio.iloc[5:].to_numpy() == pytest.approx(math.exp(-0.2))
-    fxs = fc.Scenario(name="peso weak", fx_change_pct=10.0, fx_elasticity_exports=-0.5,
-                      phase_in_months=1)
+    fxs = fc.Scenario(
+        name="peso weak", fx_change_pct=10.0, fx_elasticity_exports=-0.5, phase_in_months=1
+    )
     out2 = fc.scenario_path(base, fxs)
     assert (out2["exports"] / base["exports"]).to_numpy() == pytest.approx(
-        math.exp(-0.5 * math.log(1.1)))
+        math.exp(-0.5 * math.log(1.1))
+    )
 
 
 def test_scenario_paths_long_and_unique_names():
@@ -299,8 +315,10 @@ def test_annual_totals_drops_incomplete_years():
 
 
 def test_extend_annual_and_trend_growth():
-    annual = pd.DataFrame({"exports": [100.0, 110.0, 121.0], "imports": [200.0, 200.0, 200.0]},
-                          index=pd.Index([2025, 2026, 2027], name="year"))
+    annual = pd.DataFrame(
+        {"exports": [100.0, 110.0, 121.0], "imports": [200.0, 200.0, 200.0]},
+        index=pd.Index([2025, 2026, 2027], name="year"),
+    )
     assert fc.trend_growth(annual["exports"], years=2) == pytest.approx(0.10)
     ext = fc.extend_annual(annual, 2030, {"exports": 0.10, "imports": 0.0})
     assert ext.loc[2030, "exports"] == pytest.approx(121.0 * 1.1**3)
@@ -308,22 +326,47 @@ def test_extend_annual_and_trend_growth():
 
 
 def test_exports_needed_arithmetic():
-    r = fc.exports_needed(reference_deficit=200.0, baseline_exports=300.0,
-                          baseline_imports=540.0, current_exports=250.0, years=4,
-                          target_year=2030, reduction=0.5)
+    r = fc.exports_needed(
+        reference_deficit=200.0,
+        baseline_exports=300.0,
+        baseline_imports=540.0,
+        current_exports=250.0,
+        years=4,
+        target_year=2030,
+        reduction=0.5,
+    )
     # baseline deficit 240, target 100 -> extra 140 in 2030
     assert r.extra_exports_target_year == pytest.approx(140.0)
     assert r.extra_per_year_step == pytest.approx(35.0)
     assert r.share_of_current_exports == pytest.approx(140 / 250)
     assert r.extra_growth_pp == pytest.approx(100 * ((440 / 300) ** 0.25 - 1))
-    close = fc.exports_needed(reference_deficit=200.0, baseline_exports=300.0,
-                              baseline_imports=540.0, current_exports=250.0, years=4,
-                              target_year=2030, reduction=1.0)
+    close = fc.exports_needed(
+        reference_deficit=200.0,
+        baseline_exports=300.0,
+        baseline_imports=540.0,
+        current_exports=250.0,
+        years=4,
+        target_year=2030,
+        reduction=1.0,
+    )
     assert close.extra_exports_target_year == pytest.approx(240.0)
-    done = fc.exports_needed(reference_deficit=200.0, baseline_exports=500.0,
-                             baseline_imports=540.0, current_exports=250.0, years=4,
-                             target_year=2030, reduction=0.5)
+    done = fc.exports_needed(
+        reference_deficit=200.0,
+        baseline_exports=500.0,
+        baseline_imports=540.0,
+        current_exports=250.0,
+        years=4,
+        target_year=2030,
+        reduction=0.5,
+    )
     assert done.extra_exports_target_year == 0.0
     with pytest.raises(fc.ForecastError, match="reduction"):
-        fc.exports_needed(reference_deficit=1.0, baseline_exports=1.0, baseline_imports=1.0,
-                          current_exports=1.0, years=1, target_year=2030, reduction=1.5)
+        fc.exports_needed(
+            reference_deficit=1.0,
+            baseline_exports=1.0,
+            baseline_imports=1.0,
+            current_exports=1.0,
+            years=1,
+            target_year=2030,
+            reduction=1.5,
+        )

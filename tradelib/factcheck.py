@@ -27,23 +27,23 @@ import pandas as pd
 from tradelib.errors import TradelibError
 
 __all__ = [
-    "FactCheckError",
-    "Claim",
-    "Verdict",
     "VERDICT_ORDER",
-    "precision_of",
-    "verdict",
-    "wide_flows",
-    "pct_change",
-    "month_figures",
+    "Claim",
+    "FactCheckError",
+    "Verdict",
+    "best_verdict",
     "candidate_table",
     "check_claim",
-    "best_verdict",
-    "revision_table",
-    "yoy_table",
-    "two_way_ranking",
-    "is_group_code",
     "duty_avoidance",
+    "is_group_code",
+    "month_figures",
+    "pct_change",
+    "precision_of",
+    "revision_table",
+    "two_way_ranking",
+    "verdict",
+    "wide_flows",
+    "yoy_table",
 ]
 
 REPRODUCED = "reproduced"
@@ -112,8 +112,9 @@ class Verdict:
     reason: str
 
 
-def verdict(figure: float, claim_value: float, precision: float, tolerance: float,
-            unit: str = "") -> Verdict:
+def verdict(
+    figure: float, claim_value: float, precision: float, tolerance: float, unit: str = ""
+) -> Verdict:
     """Compare ``figure`` with ``claim_value``: reproduced / close / not reproduced.
 
     Reproduced when ``|figure - claim| <= precision / 2`` (the figure rounds to the claim);
@@ -121,8 +122,10 @@ def verdict(figure: float, claim_value: float, precision: float, tolerance: floa
     reproduced ("no data").
     """
     if tolerance < precision / 2:
-        raise FactCheckError(f"tolerance {tolerance} is tighter than the rounding half-step "
-                             f"{precision / 2}; choose a tolerance of at least that.")
+        raise FactCheckError(
+            f"tolerance {tolerance} is tighter than the rounding half-step "
+            f"{precision / 2}; choose a tolerance of at least that."
+        )
     if figure is None or (isinstance(figure, float) and math.isnan(figure)) or pd.isna(figure):
         return Verdict(NOT_REPRODUCED, float("nan"), "the figure cannot be computed from data")
     diff = float(figure) - float(claim_value)
@@ -131,10 +134,12 @@ def verdict(figure: float, claim_value: float, precision: float, tolerance: floa
     if abs(diff) <= precision / 2 + eps:
         return Verdict(REPRODUCED, diff, f"rounds to the claim at its precision ({precision:g}{u})")
     if abs(diff) <= tolerance + eps:
-        return Verdict(CLOSE, diff, f"off by {diff:+.2f}{u}, within the tolerance of "
-                                    f"{tolerance:g}{u}")
-    return Verdict(NOT_REPRODUCED, diff, f"off by {diff:+.2f}{u}, beyond the tolerance of "
-                                         f"{tolerance:g}{u}")
+        return Verdict(
+            CLOSE, diff, f"off by {diff:+.2f}{u}, within the tolerance of {tolerance:g}{u}"
+        )
+    return Verdict(
+        NOT_REPRODUCED, diff, f"off by {diff:+.2f}{u}, beyond the tolerance of {tolerance:g}{u}"
+    )
 
 
 def best_verdict(labels: Iterable[str]) -> str:
@@ -158,15 +163,24 @@ def wide_flows(trade: pd.DataFrame) -> pd.DataFrame:
     """
     need = {"date", "flow", "value_musd"}
     if not need <= set(trade.columns):
-        raise FactCheckError(f"wide_flows: columns {sorted(need - set(trade.columns))} are "
-                             "missing; pass the output of tradelib.load_trade.")
+        raise FactCheckError(
+            f"wide_flows: columns {sorted(need - set(trade.columns))} are "
+            "missing; pass the output of tradelib.load_trade."
+        )
     if "partner_code" in trade.columns and trade["partner_code"].nunique() > 1:
         raise FactCheckError("wide_flows: the frame holds several partners; filter one first.")
-    wide = trade.pivot_table(index="date", columns="flow", values="value_musd",
-                             aggfunc="sum", dropna=False, observed=True)
+    wide = trade.pivot_table(
+        index="date",
+        columns="flow",
+        values="value_musd",
+        aggfunc="sum",
+        dropna=False,
+        observed=True,
+    )
     # pivot_table sums NaN to 0: put the missing months back
     counts = trade.assign(ok=trade["value_musd"].notna()).pivot_table(
-        index="date", columns="flow", values="ok", aggfunc="sum", observed=True)
+        index="date", columns="flow", values="ok", aggfunc="sum", observed=True
+    )
     wide = wide.where(counts.reindex_like(wide) > 0)
     wide.columns = [str(c) for c in wide.columns]
     if "imports" not in wide.columns:
@@ -193,8 +207,9 @@ def pct_change(new: float, old: float, round_inputs_to: float | None = None) -> 
     return 100.0 * (float(new) / float(old) - 1.0)
 
 
-def month_figures(wide: pd.DataFrame, month: str | pd.Timestamp,
-                  round_inputs_to: float | None = None) -> dict[str, float]:
+def month_figures(
+    wide: pd.DataFrame, month: str | pd.Timestamp, round_inputs_to: float | None = None
+) -> dict[str, float]:
     """The figures a story would quote for ``month``, from a :func:`wide_flows` frame.
 
     Levels in $ billions (``exports_bn, imports_bn, balance_bn``), year-on-year and
@@ -218,9 +233,11 @@ def month_figures(wide: pd.DataFrame, month: str | pd.Timestamp,
     return out
 
 
-def candidate_table(sources: Sequence[tuple[Mapping[str, str], pd.DataFrame]],
-                    month: str | pd.Timestamp,
-                    rounding: Mapping[str, float | None] | None = None) -> pd.DataFrame:
+def candidate_table(
+    sources: Sequence[tuple[Mapping[str, str], pd.DataFrame]],
+    month: str | pd.Timestamp,
+    rounding: Mapping[str, float | None] | None = None,
+) -> pd.DataFrame:
     """Every figure for ``month`` under every definition: a long table.
 
     ``sources`` pairs a definition (a dict such as ``{"vintage": "2025-04", "adjustment":
@@ -237,9 +254,14 @@ def candidate_table(sources: Sequence[tuple[Mapping[str, str], pd.DataFrame]],
             for metric, value in figs.items():
                 if metric.endswith("_bn") and step is not None:
                     continue  # levels do not depend on the growth-input rounding
-                rows.append({**definition,
-                             "growth_inputs": label if not metric.endswith("_bn") else "-",
-                             "metric": metric, "value": value})
+                rows.append(
+                    {
+                        **definition,
+                        "growth_inputs": label if not metric.endswith("_bn") else "-",
+                        "metric": metric,
+                        "value": value,
+                    }
+                )
     out = pd.DataFrame(rows)
     for c in out.columns:
         if c != "value":
@@ -251,11 +273,14 @@ def check_claim(claim: Claim, candidates: pd.DataFrame) -> pd.DataFrame:
     """Verdicts for one claim against every candidate of its metric, best match first."""
     sub = candidates.loc[candidates["metric"] == claim.metric].copy()
     if sub.empty:
-        raise FactCheckError(f"check_claim: no candidates for metric {claim.metric!r} "
-                             f"(claim {claim.key!r}); available: "
-                             f"{sorted(candidates['metric'].unique())}.")
-    vs = [verdict(v, claim.value, claim.precision, claim.tolerance, claim.unit)
-          for v in sub["value"]]
+        raise FactCheckError(
+            f"check_claim: no candidates for metric {claim.metric!r} "
+            f"(claim {claim.key!r}); available: "
+            f"{sorted(candidates['metric'].unique())}."
+        )
+    vs = [
+        verdict(v, claim.value, claim.precision, claim.tolerance, claim.unit) for v in sub["value"]
+    ]
     sub["claim"] = claim.value
     sub["difference"] = [v.difference for v in vs]
     sub["verdict"] = pd.array([v.label for v in vs], dtype="string")
@@ -282,19 +307,25 @@ def revision_table(wides: Mapping[str, pd.DataFrame], month: str | pd.Timestamp)
         if t not in wide.index:
             raise FactCheckError(f"revision_table: {t:%Y-%m} is not in vintage {vintage}.")
         f = month_figures(wide, t)
-        rows.append({"vintage": vintage,
-                     "exports": wide.at[t, "exports"], "imports": wide.at[t, "imports"],
-                     "balance": wide.at[t, "balance"],
-                     "exports_yoy_pct": f["exports_yoy_pct"],
-                     "imports_yoy_pct": f["imports_yoy_pct"]})
+        rows.append(
+            {
+                "vintage": vintage,
+                "exports": wide.at[t, "exports"],
+                "imports": wide.at[t, "imports"],
+                "balance": wide.at[t, "balance"],
+                "exports_yoy_pct": f["exports_yoy_pct"],
+                "imports_yoy_pct": f["imports_yoy_pct"],
+            }
+        )
     out = pd.DataFrame(rows).set_index("vintage")
     for c in ("exports", "imports", "balance"):
         out[f"{c}_revision"] = out[c] - out[c].iloc[0]
     return out
 
 
-def yoy_table(wide: pd.DataFrame, start: str | pd.Timestamp,
-              end: str | pd.Timestamp | None = None) -> pd.DataFrame:
+def yoy_table(
+    wide: pd.DataFrame, start: str | pd.Timestamp, end: str | pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Month by month from ``start``: balance now and a year earlier, change, flows' growth.
 
     ``improved`` is True when the balance is higher (a smaller deficit or larger surplus) than
@@ -302,16 +333,18 @@ def yoy_table(wide: pd.DataFrame, start: str | pd.Timestamp,
     """
     w = wide.sort_index()
     lag = w.shift(12, freq="MS").reindex(w.index)
-    out = pd.DataFrame({
-        "balance": w["balance"],
-        "balance_year_ago": lag["balance"],
-        "exports_yoy_pct": 100.0 * (w["exports"] / lag["exports"] - 1.0),
-        "imports_yoy_pct": 100.0 * (w["imports"] / lag["imports"] - 1.0),
-    })
+    out = pd.DataFrame(
+        {
+            "balance": w["balance"],
+            "balance_year_ago": lag["balance"],
+            "exports_yoy_pct": 100.0 * (w["exports"] / lag["exports"] - 1.0),
+            "imports_yoy_pct": 100.0 * (w["imports"] / lag["imports"] - 1.0),
+        }
+    )
     out["change"] = out["balance"] - out["balance_year_ago"]
     out["improved"] = (out["change"] > 0).astype("boolean")
     out.loc[out["change"].isna(), "improved"] = pd.NA
-    out = out.loc[pd.Timestamp(start): (pd.Timestamp(end) if end is not None else None)]
+    out = out.loc[pd.Timestamp(start) : (pd.Timestamp(end) if end is not None else None)]
     return out.dropna(subset=["balance", "balance_year_ago"])
 
 
@@ -325,8 +358,12 @@ def is_group_code(code: str) -> bool:
     return int(str(code)) < 1000
 
 
-def two_way_ranking(trade: pd.DataFrame, start: str | pd.Timestamp, end: str | pd.Timestamp,
-                    keep_groups: Sequence[str] = ()) -> pd.DataFrame:
+def two_way_ranking(
+    trade: pd.DataFrame,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    keep_groups: Sequence[str] = (),
+) -> pd.DataFrame:
     """Rank partners by two-way trade (exports + imports) summed over ``start``..``end``.
 
     Group codes (< 1000) are dropped except those in ``keep_groups`` (e.g. ``("0003",)`` to
@@ -365,8 +402,14 @@ def two_way_ranking(trade: pd.DataFrame, start: str | pd.Timestamp, end: str | p
 # --------------------------------------------------------------------------------------------
 
 
-def duty_avoidance(duties: pd.DataFrame, headline_pct: float, *, baseline_year: int,
-                   start: str | pd.Timestamp, end: str | pd.Timestamp | None = None) -> pd.DataFrame:
+def duty_avoidance(
+    duties: pd.DataFrame,
+    headline_pct: float,
+    *,
+    baseline_year: int,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
     """Compare the effective duty rate with a headline tariff rate, month by month.
 
     ``duties`` is ``tradelib.load_duties`` output for one partner (``date, duties_usd,
@@ -378,20 +421,25 @@ def duty_avoidance(duties: pd.DataFrame, headline_pct: float, *, baseline_year: 
     headline_pct, avoided_share`` from ``start`` to ``end``.
     """
     if headline_pct <= 0:
-        raise FactCheckError(f"duty_avoidance: headline rate must be positive, got "
-                             f"{headline_pct}.")
+        raise FactCheckError(f"duty_avoidance: headline rate must be positive, got {headline_pct}.")
     d = duties.sort_values("date").set_index("date")
     base = d.loc[d.index.year == baseline_year]
     if len(base) < 12:
-        raise FactCheckError(f"duty_avoidance: baseline year {baseline_year} has {len(base)} "
-                             "months of duties; choose a complete year.")
+        raise FactCheckError(
+            f"duty_avoidance: baseline year {baseline_year} has {len(base)} "
+            "months of duties; choose a complete year."
+        )
     base_rate = 100.0 * base["duties_usd"].sum() / base["imports_cons_usd"].sum()
-    w = d.loc[pd.Timestamp(start): (pd.Timestamp(end) if end is not None else None)]
+    w = d.loc[pd.Timestamp(start) : (pd.Timestamp(end) if end is not None else None)]
     rate = 100.0 * w["duties_usd"] / w["imports_cons_usd"]
-    out = pd.DataFrame({"effective_rate_pct": rate,
-                        "baseline_rate_pct": base_rate,
-                        "increase_pp": rate - base_rate,
-                        "headline_pct": float(headline_pct)})
+    out = pd.DataFrame(
+        {
+            "effective_rate_pct": rate,
+            "baseline_rate_pct": base_rate,
+            "increase_pp": rate - base_rate,
+            "headline_pct": float(headline_pct),
+        }
+    )
     out["avoided_share"] = 1.0 - out["increase_pp"] / out["headline_pct"]
     out.index.name = "date"
     return out

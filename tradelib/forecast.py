@@ -31,31 +31,31 @@ import pandas as pd
 from tradelib.errors import TradelibError
 
 __all__ = [
-    "ForecastError",
-    "Split",
-    "Scenario",
     "ExportsNeeded",
-    "future_index",
-    "rolling_origin_splits",
+    "ForecastError",
+    "Scenario",
+    "Split",
+    "annual_totals",
     "backtest",
+    "ets_forecaster",
+    "exports_needed",
+    "extend_annual",
+    "forecast_ets",
+    "forecast_sarimax",
+    "future_index",
     "mae",
-    "rmse",
-    "smape",
     "mase",
     "mase_scale",
+    "rmse",
+    "rolling_origin_splits",
+    "sarimax_forecaster",
+    "scenario_path",
+    "scenario_paths",
     "score_backtest",
     "seasonal_naive",
     "seasonal_naive_forecaster",
-    "forecast_sarimax",
-    "sarimax_forecaster",
-    "forecast_ets",
-    "ets_forecaster",
-    "scenario_path",
-    "scenario_paths",
-    "annual_totals",
-    "extend_annual",
+    "smape",
     "trend_growth",
-    "exports_needed",
 ]
 
 Forecaster = Callable[[pd.Series, int], "pd.Series | np.ndarray | Sequence[float]"]
@@ -173,8 +173,9 @@ def rolling_origin_splits(
     splits = []
     for o in range(first, last + 1, step):
         lo = 0 if window is None else max(0, o + 1 - window)
-        splits.append(Split(origin=index[o], train=index[lo : o + 1],
-                            test=index[o + 1 : o + 1 + horizon]))
+        splits.append(
+            Split(origin=index[o], train=index[lo : o + 1], test=index[o + 1 : o + 1 + horizon])
+        )
     return splits
 
 
@@ -198,8 +199,9 @@ def backtest(
     MASE denominator), computed from the training window only.
     """
     y = _check_monthly(series, "backtest series")
-    splits = rolling_origin_splits(y.index, horizon=horizon, initial=initial, step=step,
-                                   last_origin=last_origin, window=window)
+    splits = rolling_origin_splits(
+        y.index, horizon=horizon, initial=initial, step=step, last_origin=last_origin, window=window
+    )
     rows: list[pd.DataFrame] = []
     for split in splits:
         train_values = y.loc[split.train]
@@ -216,15 +218,19 @@ def backtest(
                     f"forecaster {name!r} returned {pred.shape[0]} values for a "
                     f"{len(split.test)}-month horizon at origin {split.origin:%Y-%m}."
                 )
-            rows.append(pd.DataFrame({
-                "model": name,
-                "origin": split.origin,
-                "date": split.test,
-                "h": np.arange(1, len(split.test) + 1),
-                "actual": actual,
-                "forecast": pred,
-                "scale": scale,
-            }))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "model": name,
+                        "origin": split.origin,
+                        "date": split.test,
+                        "h": np.arange(1, len(split.test) + 1),
+                        "actual": actual,
+                        "forecast": pred,
+                        "scale": scale,
+                    }
+                )
+            )
     out = pd.concat(rows, ignore_index=True)
     out["error"] = out["forecast"] - out["actual"]
     out["model"] = out["model"].astype("string")
@@ -301,18 +307,22 @@ def score_backtest(results: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.
     needed = {"actual", "forecast", "scale", *by}
     missing = needed - set(results.columns)
     if missing:
-        raise ForecastError(f"score_backtest: columns {sorted(missing)} are missing; "
-                            "pass the output of tradelib.forecast.backtest.")
+        raise ForecastError(
+            f"score_backtest: columns {sorted(missing)} are missing; "
+            "pass the output of tradelib.forecast.backtest."
+        )
 
     def _one(g: pd.DataFrame) -> pd.Series:
         a, f = g["actual"].to_numpy(), g["forecast"].to_numpy()
-        return pd.Series({
-            "n": float(len(g)),
-            "MAE": mae(a, f),
-            "RMSE": rmse(a, f),
-            "sMAPE": smape(a, f),
-            "MASE": float(np.mean(np.abs(f - a) / g["scale"].to_numpy())),
-        })
+        return pd.Series(
+            {
+                "n": float(len(g)),
+                "MAE": mae(a, f),
+                "RMSE": rmse(a, f),
+                "sMAPE": smape(a, f),
+                "MASE": float(np.mean(np.abs(f - a) / g["scale"].to_numpy())),
+            }
+        )
 
     keys = list(by)
     records = []
@@ -348,8 +358,9 @@ def seasonal_naive_forecaster(m: int = 12) -> Forecaster:
     return f
 
 
-def _interval_frame(mean: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                    index: pd.DatetimeIndex, log: bool) -> pd.DataFrame:
+def _interval_frame(
+    mean: np.ndarray, lower: np.ndarray, upper: np.ndarray, index: pd.DatetimeIndex, log: bool
+) -> pd.DataFrame:
     """Assemble ``mean, lower, upper`` (back-transformed from logs when ``log``)."""
     if log:
         mean, lower, upper = np.exp(mean), np.exp(lower), np.exp(upper)
@@ -361,23 +372,28 @@ def _prepare(series: pd.Series, log: bool, name: str) -> pd.Series:
     y = _check_monthly(series, name)
     if log:
         if (y <= 0).any():
-            raise ForecastError(f"{name}: log=True needs positive values; use log=False for a "
-                                "balance (which can be negative).")
+            raise ForecastError(
+                f"{name}: log=True needs positive values; use log=False for a "
+                "balance (which can be negative)."
+            )
         y = np.log(y)
     return y
 
 
-def _align_exog(exog: pd.DataFrame | pd.Series | None, index: pd.DatetimeIndex,
-                what: str) -> pd.DataFrame | None:
+def _align_exog(
+    exog: pd.DataFrame | pd.Series | None, index: pd.DatetimeIndex, what: str
+) -> pd.DataFrame | None:
     """Exogenous regressors reindexed to ``index``; raise if any needed value is missing."""
     if exog is None:
         return None
     x = exog.to_frame() if isinstance(exog, pd.Series) else exog
     x = x.reindex(index).astype("float64")
     if x.isna().any().any():
-        raise ForecastError(f"{what}: exogenous regressors are missing for some months "
-                            f"between {index[0]:%Y-%m} and {index[-1]:%Y-%m}; supply a value "
-                            "(an assumed path) for every forecast month.")
+        raise ForecastError(
+            f"{what}: exogenous regressors are missing for some months "
+            f"between {index[0]:%Y-%m} and {index[-1]:%Y-%m}; supply a value "
+            "(an assumed path) for every forecast month."
+        )
     x.index = pd.DatetimeIndex(index, freq="MS")
     return x
 
@@ -427,8 +443,13 @@ def forecast_sarimax(
         frame = fc.summary_frame(alpha=alpha)
     info.converged = bool(res.mle_retvals.get("converged", True)) if res.mle_retvals else True
     info.messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
-    out = _interval_frame(frame["mean"].to_numpy(), frame["mean_ci_lower"].to_numpy(),
-                          frame["mean_ci_upper"].to_numpy(), fidx, log)
+    out = _interval_frame(
+        frame["mean"].to_numpy(),
+        frame["mean_ci_lower"].to_numpy(),
+        frame["mean_ci_upper"].to_numpy(),
+        fidx,
+        log,
+    )
     if return_result:
         return out, res, info
     return out
@@ -467,15 +488,26 @@ def forecast_ets(
     info = FitInfo()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = ETSModel(y, error="add", trend=trend, damped_trend=damped_trend if trend else False,
-                         seasonal=seasonal, seasonal_periods=seasonal_periods if seasonal else None)
+        model = ETSModel(
+            y,
+            error="add",
+            trend=trend,
+            damped_trend=damped_trend if trend else False,
+            seasonal=seasonal,
+            seasonal_periods=seasonal_periods if seasonal else None,
+        )
         res = model.fit(disp=False, maxiter=500)
         pred = res.get_prediction(start=len(y), end=len(y) + horizon - 1)
         frame = pred.summary_frame(alpha=alpha)
     info.converged = bool(res.mle_retvals.get("converged", True)) if res.mle_retvals else True
     info.messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
-    out = _interval_frame(frame["mean"].to_numpy(), frame["pi_lower"].to_numpy(),
-                          frame["pi_upper"].to_numpy(), fidx, log)
+    out = _interval_frame(
+        frame["mean"].to_numpy(),
+        frame["pi_lower"].to_numpy(),
+        frame["pi_upper"].to_numpy(),
+        fidx,
+        log,
+    )
     if return_result:
         return out, res, info
     return out
@@ -537,8 +569,9 @@ def scenario_path(baseline: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """
     missing = {"exports", "imports"} - set(baseline.columns)
     if missing:
-        raise ForecastError(f"scenario_path: baseline needs columns exports and imports; "
-                            f"missing {sorted(missing)}.")
+        raise ForecastError(
+            f"scenario_path: baseline needs columns exports and imports; missing {sorted(missing)}."
+        )
     if not isinstance(baseline.index, pd.DatetimeIndex):
         raise ForecastError("scenario_path: baseline must be indexed by month-start dates.")
     if scenario.phase_in_months < 1:
@@ -548,15 +581,18 @@ def scenario_path(baseline: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     k = np.clip(k, 0.0, None)  # months since the shock began (0 before it)
     phase = np.minimum(k / scenario.phase_in_months, 1.0)
     log_fx = math.log1p(scenario.fx_change_pct / 100.0)
-    log_x = (k / 12.0) * math.log1p(scenario.export_growth_pp / 100.0) \
-        + phase * scenario.fx_elasticity_exports * log_fx
-    log_m = (k / 12.0) * math.log1p(scenario.import_growth_pp / 100.0) \
-        + phase * (scenario.tariff_semi_elasticity * scenario.tariff_change_pp
-                   + scenario.fx_elasticity_imports * log_fx)
+    log_x = (k / 12.0) * math.log1p(
+        scenario.export_growth_pp / 100.0
+    ) + phase * scenario.fx_elasticity_exports * log_fx
+    log_m = (k / 12.0) * math.log1p(scenario.import_growth_pp / 100.0) + phase * (
+        scenario.tariff_semi_elasticity * scenario.tariff_change_pp
+        + scenario.fx_elasticity_imports * log_fx
+    )
     exports = baseline["exports"].to_numpy(dtype="float64") * np.exp(log_x)
     imports = baseline["imports"].to_numpy(dtype="float64") * np.exp(log_m)
-    return pd.DataFrame({"exports": exports, "imports": imports, "balance": exports - imports},
-                        index=baseline.index)
+    return pd.DataFrame(
+        {"exports": exports, "imports": imports, "balance": exports - imports}, index=baseline.index
+    )
 
 
 def scenario_paths(baseline: pd.DataFrame, scenarios: Sequence[Scenario]) -> pd.DataFrame:
