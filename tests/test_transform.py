@@ -329,3 +329,52 @@ def test_two_way_ranking_excludes_aggregates_and_partial_years():
     assert with_groups[with_groups["rank"] == 1]["partner"].unique().tolist() == ["World NSA"]
     partial = tf.two_way_ranking(_ranking_table(), complete_years_only=False)
     assert partial.loc[partial.year == 2025, "months"].item() == 1
+
+
+# --- selections and summaries ----------------------------------------------------------------
+
+
+def test_between_on_frames_and_series():
+    s = monthly([1.0] * 36, start="2019-01-01")
+    assert len(tf.between(s, "2020-01", "2020")) == 12
+    assert tf.between(s, None, "2019-03").index[-1] == pd.Timestamp("2019-03-01")
+    df = s.rename("v").reset_index().rename(columns={"index": "date"})
+    assert len(tf.between(df, "2021-06", None)) == 7
+    with pytest.raises(TradelibError, match="date"):
+        tf.between(pd.DataFrame({"x": [1]}), "2020", None)
+
+
+def test_monthly_frame_inserts_gaps_and_names_missing_partner():
+    df = long_table(
+        [
+            ("2024-01-01", "2010", "Mexico", "exports", 10.0),
+            ("2024-01-01", "2010", "Mexico", "imports", 15.0),
+            ("2024-03-01", "2010", "Mexico", "exports", 12.0),
+            ("2024-03-01", "2010", "Mexico", "imports", 13.0),
+        ]
+    )
+    f = tf.monthly_frame(df, "2010")
+    assert len(f) == 3 and f.loc["2024-02-01"].isna().all()
+    assert f.loc["2024-03-01", "balance"] == -1.0
+    with pytest.raises(TradelibError, match="5700"):
+        tf.monthly_frame(df, 5700)
+
+
+def test_annual_flows_needs_every_column_complete():
+    idx = pd.date_range("2023-01-01", "2024-12-01", freq="MS")
+    f = pd.DataFrame({"exports": 1.0, "imports": 2.0}, index=idx)
+    f.loc[pd.Timestamp("2024-05-01"), "imports"] = math.nan
+    a = tf.annual_flows(f)
+    assert a.loc[2023, "exports"] == 12.0 and a.loc[2023, "imports"] == 24.0
+    assert a.loc[2024, "months"] == 11 and not a.loc[2024, "complete"]
+    assert math.isnan(a.loc[2024, "exports"])
+
+
+def test_runs():
+    s = pd.Series(["A", "A", "B", None, "B", "A"], index=[1990, 1991, 1992, 1993, 1994, 1995])
+    assert tf.runs(s) == [
+        (1990, 1991, "A"),
+        (1992, 1992, "B"),
+        (1994, 1994, "B"),
+        (1995, 1995, "A"),
+    ]

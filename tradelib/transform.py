@@ -524,3 +524,88 @@ def two_way_ranking(
         rank=annual.groupby("year")["two_way"].rank(ascending=False, method="min").astype("int64")
     )
     return annual.sort_values(["year", "rank"]).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# selections and summaries used by the notebooks
+# ---------------------------------------------------------------------------------------------
+
+
+def between(obj: pd.DataFrame | pd.Series, start: str | None, end: str | None):
+    """Keep rows with dates in [start, end] (month strings like ``"1985-01"``; None = open).
+
+    Works on a frame with a ``date`` column or on a series/frame with a DatetimeIndex. ``end``
+    includes its whole month/year (``"2024"`` keeps December 2024).
+    """
+    if isinstance(obj, pd.DataFrame) and "date" in obj.columns:
+        dates = pd.DatetimeIndex(obj["date"])
+    elif isinstance(obj.index, pd.DatetimeIndex):
+        dates = obj.index
+    else:
+        raise TransformError(
+            "between: expected a frame with a 'date' column or an object with a DatetimeIndex."
+        )
+    keep = np.ones(len(obj), dtype=bool)
+    if start is not None:
+        keep &= dates >= pd.Period(start).start_time
+    if end is not None:
+        keep &= dates <= pd.Period(end).end_time
+    return obj[keep]
+
+
+def monthly_frame(trade: pd.DataFrame, partner_code: str) -> pd.DataFrame:
+    """One partner's monthly exports, imports, balance and two-way trade, indexed by ``date``.
+
+    Every month between the first and last month with data is present (gaps are NaN rows).
+    """
+    wide = balance(trade)
+    code = str(partner_code).zfill(4)
+    one = wide[wide["partner_code"] == code]
+    if one.empty:
+        raise TransformError(
+            f"monthly_frame: partner code {code} is not in the table (codes present: "
+            f"{sorted(wide['partner_code'].unique().tolist())[:10]}); load it with "
+            "tradelib.load_trade([...])."
+        )
+    frame = one.set_index("date")[["exports", "imports", "balance", "two_way"]].astype("float64")
+    idx = pd.date_range(frame.index.min(), frame.index.max(), freq="MS", name="date")
+    return frame.reindex(idx)
+
+
+def annual_flows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Calendar-year totals of every column of a monthly frame (e.g. from :func:`monthly_frame`).
+
+    A year's totals are NaN unless all 12 months of *every* column are present; ``months``
+    counts the months in which every column has data and ``complete`` flags full years.
+    """
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        raise TransformError("annual_flows: the frame needs a DatetimeIndex of month starts.")
+    full = frame.dropna(how="any")
+    counts = annualise(full.iloc[:, 0])["months"] if len(full) else pd.Series(dtype="int64")
+    out = pd.DataFrame({col: annualise(full[col])["value"] for col in frame.columns})
+    out["months"] = counts.reindex(out.index).fillna(0).astype("int64")
+    out["complete"] = out["months"] == 12
+    out.index.name = "year"
+    return out
+
+
+def runs(s: pd.Series) -> list[tuple[object, object, object]]:
+    """Consecutive runs of equal values: ``[(first_index, last_index, value), ...]`` in order.
+
+    Missing values break runs and are not reported.
+    """
+    out: list[tuple[object, object, object]] = []
+    for idx, value in s.items():
+        if pd.isna(value):
+            continue
+        if out and out[-1][2] == value and _adjacent(s, out[-1][1], idx):
+            out[-1] = (out[-1][0], idx, value)
+        else:
+            out.append((idx, idx, value))
+    return out
+
+
+def _adjacent(s: pd.Series, a: object, b: object) -> bool:
+    """True when ``b`` directly follows ``a`` in the index of ``s``."""
+    pos = s.index.get_loc(a)
+    return pos + 1 < len(s) and s.index[pos + 1] == b
