@@ -1,0 +1,357 @@
+"""Tests for tradelib.models on small known inputs and simulated data with a known DGP."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats import sandwich_covariance as sw
+
+from tradelib import models as M
+
+
+def months(start: str, n: int) -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=n, freq="MS")
+
+
+# ---------------------------------------------------------------------------- frame builders
+
+
+def test_align_monthly_inner_outer_and_day_normalisation():
+    a = pd.Series([1.0, 2.0, 3.0], index=pd.to_datetime(["2020-01-15", "2020-02-15", "2020-03-31"]))
+    b = pd.Series([10.0, 20.0, 30.0], index=months("2020-02-01", 3))
+    inner = M.align_monthly({"a": a, "b": b})
+    assert list(inner.index) == list(months("2020-02-01", 2))
+    assert inner.loc["2020-03-01", "a"] == 3.0 and inner.loc["2020-03-01", "b"] == 20.0
+    outer = M.align_monthly({"a": a, "b": b}, how="outer")
+    assert len(outer) == 4 and np.isnan(outer.loc["2020-01-01", "b"])
+    assert np.isnan(outer.loc["2020-04-01", "a"])
+
+
+def test_align_monthly_fills_gaps_and_rejects_duplicates():
+    a = pd.Series([1.0, 3.0], index=pd.to_datetime(["2020-01-01", "2020-03-01"]))
+    out = M.align_monthly({"a": a})
+    assert len(out) == 3 and np.isnan(out.loc["2020-02-01", "a"])
+    dup = pd.Series([1.0, 2.0], index=pd.to_datetime(["2020-01-01", "2020-01-20"]))
+    with pytest.raises(M.ModelError, match="more than once"):
+        M.align_monthly({"dup": dup})
+    with pytest.raises(M.ModelError, match="do not overlap"):
+        M.align_monthly({"a": a, "b": pd.Series([1.0], index=months("2021-01-01", 1))})
+
+
+def test_log_change_known_values_and_gaps():
+    s = pd.Series(np.exp(0.01 * np.arange(30)), index=months("2019-01-01", 30), name="x")
+    d = M.log_change(s, 12)
+    assert d.iloc[:12].isna().all()
+    np.testing.assert_allclose(d.iloc[12:].to_numpy(), 0.12, atol=1e-12)
+    # zero (Census "unpublished") and a missing month both give NaN, and a gap stays a gap
+    s2 = pd.Series([1.0, 0.0, 2.0, 4.0], index=pd.to_datetime(
+        ["2020-01-01", "2020-02-01", "2020-03-01", "2020-05-01"]), name="y")
+    d2 = M.log_change(s2, 1)
+    assert np.isnan(d2.loc["2020-02-01"]) and np.isnan(d2.loc["2020-03-01"])
+    assert np.isnan(d2.loc["2020-04-01"]) and np.isnan(d2.loc["2020-05-01"])
+    d3 = M.log_change(s2, 2)
+    assert d3.loc["2020-03-01"] == pytest.approx(np.log(2.0))
+    assert d3.loc["2020-05-01"] == pytest.approx(np.log(2.0))
+
+
+def test_log1p_rate_change_and_percent_guard():
+    tau = pd.Series([0.0] * 12 + [0.25] * 3, index=months("2018-01-01", 15), name="tau")
+    d = M.log1p_rate_change(tau, 12)
+    assert d.iloc[12] == pytest.approx(np.log(1.25))
+    with pytest.raises(M.ModelError, match="percentage"):
+        M.log1p_rate_change(tau * 100, 12)
+
+
+def test_growth_frame_mixes_logs_and_rates():
+    idx = months("2010-01-01", 26)
+    levels = pd.DataFrame({"m": np.exp(0.02 * np.arange(26)), "tau": np.linspace(0, 0.1, 26)},
+                          index=idx)
+    g = M.growth_frame(levels, rate_columns=["tau"])
+    assert len(g) == 14 and g.index[0] == pd.Timestamp("2011-01-01")
+    np.testing.assert_allclose(g["m"], 0.24)
+    expected = np.log1p(levels["tau"]).diff(12).dropna()
+    np.testing.assert_allclose(g["tau"].to_numpy(), expected.to_numpy())
+    assert g.attrs["sample"] == "2011-01 to 2012-02"
+    assert len(M.growth_frame(levels, start="2011-06-01", end="2011-08-01")) == 3
+    with pytest.raises(M.ModelError, match="not in the table"):
+        M.growth_frame(levels, rate_columns=["nope"])
+
+
+def test_panel_frame_merges_regressor_and_fills_zero():
+    idx = months("2017-01-01", 14)
+    values = pd.concat(
+        [pd.DataFrame({"date": idx, "section": s, "imports_usd": v * np.ones(14)})
+         for s, v in [("A", 100.0), ("B", 50.0)]], ignore_index=True)
+    values.loc[(values["section"] == "A") & (values["date"] >= "2018-01-01"), "imports_usd"] = 200.0
+    reg = pd.DataFrame({"date": idx[12:], "section": "A", "exposure": 0.25})
+    p = M.panel_frame(values, reg)
+    assert set(p["section"]) == {"A", "B"} and len(p) == 4  # 2 months with a 12-month base each
+    a = p[p["section"] == "A"].set_index("date")
+    b = p[p["section"] == "B"].set_index("date")
+    assert a.loc["2018-01-01", "dlog"] == pytest.approx(np.log(2.0))
+    assert a.loc["2018-01-01", "d_rate"] == pytest.approx(np.log(1.25))
+    assert b["d_rate"].eq(0).all() and b["dlog"].eq(0).all()
+    assert list(a["month"]) == [1, 2]
+    with pytest.raises(M.ModelError, match="lacks columns"):
+        M.panel_frame(values.drop(columns="imports_usd"))
+
+
+def test_share_frame_and_group_log_ratio():
+    idx = months("2018-01-01", 2)
+    rows = []
+    for code, name, vals in [("2010", "Mexico", [20.0, 30.0]), ("5700", "China", [30.0, 20.0]),
+                             ("0015", "World", [100.0, 100.0])]:
+        for d, v in zip(idx, vals):
+            rows.append({"date": d, "partner_code": code, "partner": name, "flow": "imports",
+                         "value_musd": v})
+    trade = pd.DataFrame(rows)
+    sh = M.share_frame(trade)
+    assert sh.loc["2018-01-01", "Mexico"] == pytest.approx(0.2)
+    assert sh.loc["2018-02-01", "China"] == pytest.approx(0.2)
+    assert sh.loc["2018-01-01", "Rest of world"] == pytest.approx(0.5)
+    assert sh["world"].eq(100).all()
+    with pytest.raises(M.ModelError, match="world code"):
+        M.share_frame(trade[trade["partner_code"] != "0015"])
+
+    vals = pd.DataFrame({"date": list(idx) * 3, "section": ["A"] * 2 + ["B"] * 2 + ["C"] * 2,
+                         "imports_usd": [10.0, 20.0, 5.0, 5.0, 5.0, 15.0]})
+    r = M.group_log_ratio(vals, ["A"])
+    assert r.iloc[0] == pytest.approx(0.0) and r.iloc[1] == pytest.approx(0.0)
+    r2 = M.group_log_ratio(vals, ["A", "B"])
+    assert r2.iloc[0] == pytest.approx(np.log(15 / 5))
+    with pytest.raises(M.ModelError, match="proper subset"):
+        M.group_log_ratio(vals, ["A", "B", "C"])
+
+
+# ---------------------------------------------------------------------------- time series
+
+
+def test_hac_lags_rule():
+    assert M.hac_lags(220) == 12  # overlap binds for monthly samples of typical length
+    assert M.hac_lags(100_000) == int(np.floor(4 * 1000 ** (2 / 9)))  # plug-in binds
+    assert M.hac_lags(50, overlap=1) == 3
+
+
+def simulate_ts(T: int = 600, seed: int = 1) -> pd.DataFrame:
+    """y = 0.5 + 1.5 x1 - 0.8 x2 + u; x1 AR(1), x2 = 0.6 x1 + AR(1), u MA(11) (overlaps)."""
+    rng = np.random.default_rng(seed)
+    x1 = np.zeros(T)
+    x2 = np.zeros(T)
+    for t in range(1, T):
+        x1[t] = 0.7 * x1[t - 1] + rng.normal()
+        x2[t] = 0.5 * x2[t - 1] + rng.normal()
+    x2 = x2 + 0.6 * x1
+    e = rng.normal(size=T + 11)
+    u = np.convolve(e, np.ones(12) / 3, mode="valid")
+    y = 0.5 + 1.5 * x1 - 0.8 * x2 + u
+    return pd.DataFrame({"y": y, "x1": x1, "x2": x2}, index=months("1970-01-01", T))
+
+
+def test_fit_ols_hac_recovers_known_coefficients():
+    df = simulate_ts()
+    res = M.fit_ols_hac(df, "y", ["x1", "x2"])
+    assert res.hac_lags == 12
+    tol = 0.15  # ~4 HAC standard errors; the slopes differ by 2.3, so a swap fails
+    assert abs(res.params["x1"] - 1.5) < tol
+    assert abs(res.params["x2"] + 0.8) < tol
+    # a wrong estimator misses the tolerance: omitting the correlated x2 biases x1 by ~ -0.48
+    short = M.fit_ols_hac(df, "y", ["x1"])
+    assert abs(short.params["x1"] - 1.5) > tol
+
+
+def newey_west_manual(X: np.ndarray, u: np.ndarray, L: int) -> np.ndarray:
+    """Textbook Newey–West covariance with Bartlett weights and T/(T-K) correction."""
+    T, K = X.shape
+    Xu = X * u[:, None]
+    S = Xu.T @ Xu
+    for j in range(1, L + 1):
+        w = 1 - j / (L + 1)
+        G = Xu[j:].T @ Xu[:-j]
+        S += w * (G + G.T)
+    B = np.linalg.inv(X.T @ X)
+    return B @ S @ B * T / (T - K)
+
+
+def test_hac_standard_errors_match_statsmodels_and_textbook_formula():
+    df = simulate_ts(T=300, seed=7)
+    res = M.fit_ols_hac(df, "y", ["x1", "x2"], lags=15)
+    X = sm.add_constant(df[["x1", "x2"]])
+    ref = sm.OLS(df["y"], X).fit(cov_type="HAC", cov_kwds={"maxlags": 15, "use_correction": True})
+    np.testing.assert_allclose(res.bse.to_numpy(), ref.bse.to_numpy(), rtol=1e-10)
+    manual = newey_west_manual(X.to_numpy(), ref.resid.to_numpy(), 15)
+    np.testing.assert_allclose(res.bse.to_numpy(), np.sqrt(np.diag(manual)), rtol=1e-10)
+    # HAC errors are larger than naive ones under MA(11) errors
+    naive = sm.OLS(df["y"], X).fit()
+    assert res.bse["x1"] > 1.3 * naive.bse["x1"]
+
+
+def test_tidy_columns_and_t_critical_values():
+    df = simulate_ts(T=120, seed=3)
+    res = M.fit_ols_hac(df, "y", ["x1", "x2"])
+    tab = M.tidy(res, model="ts")
+    assert list(tab["term"]) == ["x1", "x2"]
+    assert {"estimate", "se", "ci_low", "ci_high", "n", "sample", "se_type"} <= set(tab.columns)
+    crit = stats.t.ppf(0.975, res.df_resid)
+    np.testing.assert_allclose(tab["ci_high"] - tab["estimate"], crit * tab["se"])
+    assert tab["n"].iloc[0] == 120 and tab["sample"].iloc[0] == "1970-01 to 1979-12"
+    assert tab["se_type"].iloc[0] == "Newey–West (12 lags)"
+    with pytest.raises(M.ModelError, match="not in the model"):
+        M.tidy(res, terms=["x9"])
+
+
+def test_elasticity_effect():
+    assert M.elasticity_effect(0.5, 0.10) == pytest.approx(1.1**0.5 - 1)
+    assert M.elasticity_effect(-1.0, 0.10) == pytest.approx(1 / 1.1 - 1)
+
+
+# ---------------------------------------------------------------------------- panel
+
+
+def simulate_panel(G: int = 20, T: int = 60, beta: float = -2.0, seed: int = 0) -> pd.DataFrame:
+    """y_it = a_i + d_t + beta x_it + e_it with x correlated with a_i and d_t (FE needed)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=G)
+    d = rng.normal(size=T)
+    rows = []
+    for i in range(G):
+        for t in range(T):
+            x = 0.8 * a[i] + 0.8 * d[t] + rng.normal()
+            e = rng.normal() * (1 + 0.5 * (i % 3))
+            rows.append((f"s{i:02d}", t, x, a[i] + d[t] + beta * x + e))
+    df = pd.DataFrame(rows, columns=["section", "t", "x", "y"])
+    df["date"] = months("2010-01-01", T)[df["t"].to_numpy()]
+    return df
+
+
+def test_panel_fe_recovers_beta_where_pooled_ols_fails():
+    df = simulate_panel()
+    res = M.fit_panel_fe(df, "y", ["x"])
+    assert abs(res.params["x"] + 2.0) < 0.1
+    pooled = sm.OLS(df["y"], sm.add_constant(df[["x"]])).fit()
+    assert abs(pooled.params["x"] + 2.0) > 0.3  # omitted FE bias: the wrong estimator misses
+
+
+def test_cluster_se_matches_statsmodels_and_uses_t_g_minus_1():
+    df = simulate_panel(G=12, T=30, seed=5)
+    res = M.fit_panel_fe(df, "y", ["x"], cov="cluster")
+    X = pd.concat([sm.add_constant(df[["x"]]),
+                   pd.get_dummies(df["section"], drop_first=True, dtype=float),
+                   pd.get_dummies(df["t"].astype(str), drop_first=True, dtype=float)], axis=1)
+    ols = sm.OLS(df["y"], X).fit()
+    groups = pd.factorize(df["section"], sort=True)[0]
+    ref_cov = sw.cov_cluster(ols, groups, use_correction=True)
+    assert res.bse["x"] == pytest.approx(np.sqrt(ref_cov[1, 1]), rel=1e-8)
+    assert res.params["x"] == pytest.approx(ols.params["x"], rel=1e-10)
+    tab = M.tidy(res, terms=["x"])
+    assert tab["df"].iloc[0] == 11
+    crit = stats.t.ppf(0.975, 11)
+    assert tab["ci_high"].iloc[0] - tab["estimate"].iloc[0] == pytest.approx(crit * res.bse["x"])
+    assert res.n_clusters == 12
+
+
+def test_driscoll_kraay_matches_statsmodels():
+    df = simulate_panel(G=10, T=40, seed=9)
+    dk = M.fit_panel_fe(df, "y", ["x"], cov="driscoll-kraay", lags=6)
+    data = df.sort_values(["section", "date"]).reset_index(drop=True)
+    X = M._fe_design(data, ["x"], ["section", "date"])
+    ols = sm.OLS(data["y"], X).fit()
+    tcode = pd.factorize(data["date"], sort=True)[0]
+    ref = sw.cov_nw_groupsum(ols, 6, tcode, use_correction="hac")
+    assert dk.bse["x"] == pytest.approx(np.sqrt(ref[1, 1]), rel=1e-8)
+    assert M.tidy(dk, terms=["x"])["df"].iloc[0] == 39
+    cr1 = M.fit_panel_fe(df, "y", ["x"], cov="cluster")
+    assert dk.params["x"] == pytest.approx(cr1.params["x"]) and dk.bse["x"] != cr1.bse["x"]
+    with pytest.raises(M.ModelError, match="cov must be"):
+        M.fit_panel_fe(df, "y", ["x"], cov="hc9")
+
+
+def test_wild_cluster_bootstrap_t_matches_cr1_and_rejects_only_real_effects():
+    df = simulate_panel(G=12, T=24, beta=-2.0, seed=11)
+    cr1 = M.fit_panel_fe(df, "y", ["x"], cov="cluster")
+    wb = M.wild_cluster_bootstrap(df, "y", ["x"], "x", reps=399, seed=1)
+    assert wb["t_stat"] == pytest.approx(cr1.tvalues["x"], rel=1e-6)
+    assert wb["p_value"] < 0.01 and wb["n_clusters"] == 12
+    null = simulate_panel(G=12, T=24, beta=0.0, seed=11)
+    wb0 = M.wild_cluster_bootstrap(null, "y", ["x"], "x", reps=399, seed=1)
+    assert wb0["p_value"] > 0.05
+    w = M.webb_weights(60_000, np.random.default_rng(0))
+    assert abs(w.mean()) < 0.02 and abs(w.var() - 1) < 0.02 and len(np.unique(w)) == 6
+
+
+# ---------------------------------------------------------------------------- event studies
+
+
+def test_event_study_series_finds_step_and_not_before():
+    idx = months("2014-01-01", 72)
+    rng = np.random.default_rng(2)
+    season = np.tile(np.linspace(-0.1, 0.1, 12), 6)
+    step = (idx >= "2018-06-01").astype(float) * 0.3
+    y = pd.Series(1.0 + season + step + rng.normal(scale=0.02, size=72), index=idx)
+    es = M.fit_event_study_series(y, "2018-06-01", window=(-6, 12), pre=36)
+    post = es[es["rel_month"] >= 0]
+    prior = es[es["rel_month"] < 0]
+    assert list(es["rel_month"]) == list(range(-6, 13))
+    assert (post["estimate"] - 0.3).abs().max() < 0.08
+    assert prior["estimate"].abs().max() < 0.08
+    assert (post["ci_low"] > 0).all() and ((prior["ci_low"] < 0) & (prior["ci_high"] > 0)).mean() > 0.8
+    did = M.fit_did_series(y, "2018-06-01", pre=36, post=12)
+    assert did["estimate"].iloc[0] == pytest.approx(0.3, abs=0.03)
+    assert did["ci_low"].iloc[0] > 0.2
+    with pytest.raises(M.ModelError, match="at least 24 months"):
+        M.fit_event_study_series(y, "2018-06-01", window=(-20, 12), pre=36)
+
+
+# ---------------------------------------------------------------------------- diagnostics
+
+
+def test_diagnostics_vif_split_and_influence():
+    df = simulate_ts(T=240, seed=4)
+    res = M.fit_ols_hac(df, "y", ["x1", "x2"])
+    diag = M.diagnostics(res)
+    lb = diag[diag["test"] == "Ljung–Box"]
+    assert (lb["p_value"] < 1e-6).all()  # MA(11) errors are autocorrelated
+    assert set(diag["test"]) >= {"Breusch–Pagan", "CUSUM (OLS residuals)"}
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=200)
+    coll = pd.DataFrame({"a": z, "b": z + 0.05 * rng.normal(size=200), "c": rng.normal(size=200)})
+    v = M.vif_table(coll, ["a", "b", "c"]).set_index("term")["vif"]
+    assert v["a"] > 50 and v["b"] > 50 and v["c"] < 1.2
+
+    # a slope break in 1980 is detected; the stable series is not rejected
+    brk = df.copy()
+    late = brk.index >= "1980-01-01"
+    brk.loc[late, "y"] = brk.loc[late, "y"] + 2.0 * brk.loc[late, "x1"]
+    tab, test = M.split_sample(brk, "y", ["x1", "x2"], ["1980-01-01"])
+    assert test["p_value"].iloc[0] < 0.01 and len(tab) == 4
+    x1 = tab[tab["term"] == "x1"]["estimate"].to_numpy()
+    assert x1[1] - x1[0] == pytest.approx(2.0, abs=0.3)
+    _, test0 = M.split_sample(df, "y", ["x1", "x2"], ["1980-01-01"])
+    assert test0["p_value"].iloc[0] > 0.05
+
+    out = df.copy()
+    out.loc["1975-03-01", "y"] += 25.0
+    infl = M.influence_table(M.fit_ols_hac(out, "y", ["x1", "x2"]), top=3)
+    assert infl["date"].iloc[0] == pd.Timestamp("1975-03-01")
+
+
+def test_plots_return_figures_with_titles():
+    df = simulate_ts(T=120, seed=3)
+    tab = M.tidy(M.fit_ols_hac(df, "y", ["x1", "x2"]), model="ts")
+    fig = M.coef_plot(tab, title="Test coefficients")
+    ax = fig.axes[0]
+    assert ax.get_title() == "Test coefficients" and len(ax.get_yticklabels()) == 2
+    es = pd.DataFrame({"rel_month": [-1, 0, 1], "estimate": [0.0, 0.1, 0.2],
+                       "ci_low": [-0.1, 0.0, 0.1], "ci_high": [0.1, 0.2, 0.3]})
+    fig2 = M.event_study_plot({"a": es, "b": es}, title="ES")
+    assert fig2.axes[0].get_title() == "ES" and fig2.axes[0].get_legend() is not None
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

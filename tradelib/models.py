@@ -1,0 +1,939 @@
+"""Estimation frames, regressions with robust standard errors, event studies and their plots.
+
+The functions here serve notebook 04 (what drives import growth from a partner?) but are general:
+
+* **Frames.** :func:`align_monthly` puts monthly series on one month-start index,
+  :func:`log_change` and :func:`log1p_rate_change` compute 12-month log changes,
+  :func:`growth_frame` does both for a table of levels, :func:`panel_frame` builds a
+  unit-by-month panel and merges a regressor (e.g. tariff exposure by HS section),
+  :func:`share_frame` turns partner imports into shares of a world total.
+* **Time series.** :func:`fit_ols_hac` is OLS with Newey–West (HAC) errors; the lag rule for
+  overlapping 12-month changes is :func:`hac_lags`.
+* **Panels.** :func:`fit_panel_fe` is OLS with unit and time fixed effects and a choice of
+  errors suited to few clusters (CR1 with t(G-1), Driscoll–Kraay);
+  :func:`wild_cluster_bootstrap` adds a wild cluster restricted bootstrap with Webb weights.
+* **Event studies.** :func:`group_log_ratio` (treated units versus the rest, in logs),
+  :func:`fit_event_study_series` (deviations from a seasonal baseline, with prediction bands)
+  and :func:`fit_did_series` (average post-event shift, HAC errors).
+* **Reporting.** :func:`tidy` (estimate, se, ci, p, N, sample), :func:`diagnostics`,
+  :func:`vif_table`, :func:`split_sample`, :func:`influence_table`, :func:`coef_plot`,
+  :func:`event_study_plot`.
+
+Changes are in log points (0.10 = 10 log points ≈ 10.5 %); :func:`elasticity_effect` converts an
+elasticity into the percentage response to a given percentage change of a regressor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from tradelib.errors import TradelibError
+
+__all__ = [
+    "ModelError",
+    "align_monthly",
+    "log_change",
+    "log1p_rate_change",
+    "growth_frame",
+    "panel_frame",
+    "share_frame",
+    "hac_lags",
+    "fit_ols_hac",
+    "fit_panel_fe",
+    "wild_cluster_bootstrap",
+    "webb_weights",
+    "group_log_ratio",
+    "fit_event_study_series",
+    "fit_did_series",
+    "tidy",
+    "elasticity_effect",
+    "diagnostics",
+    "vif_table",
+    "split_sample",
+    "influence_table",
+    "coef_plot",
+    "event_study_plot",
+]
+
+#: Horizon of the changes used throughout (months); overlapping 12-month changes are MA(11).
+HORIZON = 12
+
+PanelCov = Literal["cluster", "driscoll-kraay"]
+
+
+class ModelError(TradelibError):
+    """An estimation frame or model cannot be built from the inputs given."""
+
+
+# --------------------------------------------------------------------------------------------
+# Frames
+# --------------------------------------------------------------------------------------------
+
+
+def _month_index(index: pd.Index, what: str) -> pd.DatetimeIndex:
+    """Return ``index`` as month-start timestamps; raise if it is not datetime-like or repeats."""
+    try:
+        idx = pd.DatetimeIndex(index)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(
+            f"{what}: index must hold dates (got {index.dtype}); pass a Series indexed by month."
+        ) from exc
+    idx = idx.to_period("M").to_timestamp()
+    if idx.has_duplicates:
+        dup = idx[idx.duplicated()][0]
+        raise ModelError(
+            f"{what}: month {dup:%Y-%m} appears more than once; aggregate to one value per month "
+            "first (e.g. .resample('MS').mean())."
+        )
+    return idx
+
+
+def _regular(s: pd.Series, what: str) -> pd.Series:
+    """Put ``s`` on a complete month-start index (missing months become NaN)."""
+    s = s.copy()
+    s.index = _month_index(s.index, what)
+    s = s.sort_index()
+    if s.empty:
+        raise ModelError(f"{what}: the series is empty.")
+    full = pd.date_range(s.index.min(), s.index.max(), freq="MS")
+    return s.reindex(full)
+
+
+def align_monthly(
+    series: Mapping[str, pd.Series], how: Literal["inner", "outer"] = "inner"
+) -> pd.DataFrame:
+    """Align monthly series on one complete month-start index.
+
+    Each series is indexed by dates (any day in the month; normalised to the month start).
+    ``how="inner"`` keeps the months from the latest first month to the earliest last month,
+    ``"outer"`` the union. Missing months inside the range are NaN rows, never dropped, so a
+    12-row shift is always a 12-month shift.
+    """
+    if not series:
+        raise ModelError("align_monthly: no series given.")
+    cols = {name: _regular(pd.Series(s, dtype="float64"), f"series {name!r}") for name, s in
+            series.items()}
+    starts = [c.index.min() for c in cols.values()]
+    ends = [c.index.max() for c in cols.values()]
+    if how == "inner":
+        start, end = max(starts), min(ends)
+        if start > end:
+            raise ModelError(
+                f"align_monthly: the series do not overlap (latest start {start:%Y-%m}, earliest "
+                f"end {end:%Y-%m}); use how='outer' or check the inputs."
+            )
+    elif how == "outer":
+        start, end = min(starts), max(ends)
+    else:
+        raise ModelError(f"align_monthly: how must be 'inner' or 'outer', not {how!r}.")
+    idx = pd.date_range(start, end, freq="MS", name="date")
+    return pd.DataFrame({name: c.reindex(idx) for name, c in cols.items()}, index=idx)
+
+
+def log_change(s: pd.Series, periods: int = HORIZON) -> pd.Series:
+    """``log(x_t) - log(x_{t-periods})`` on a regular monthly index (log points).
+
+    Non-positive or missing values give NaN (Census writes 0 for unpublished months).
+    """
+    if periods < 1:
+        raise ModelError(f"log_change: periods must be >= 1, got {periods}.")
+    x = _regular(pd.Series(s, dtype="float64"), f"log_change({s.name!r})")
+    logx = np.log(x.where(x > 0))
+    out = logx - logx.shift(periods)
+    out.name = s.name
+    return out
+
+
+def log1p_rate_change(rate: pd.Series, periods: int = HORIZON) -> pd.Series:
+    """``log(1 + τ_t) - log(1 + τ_{t-periods})`` for a rate τ given as a fraction.
+
+    This is the tariff term of a constant-elasticity import demand: a duty τ raises the
+    buyer's price by the factor 1 + τ.
+    """
+    r = _regular(pd.Series(rate, dtype="float64"), f"log1p_rate_change({rate.name!r})")
+    if (r.dropna() <= -1).any():
+        raise ModelError(
+            f"log1p_rate_change({rate.name!r}): rates must be fractions above -1 (0.05 = 5 %); "
+            "did you pass percentages or a negative level?"
+        )
+    if (r.dropna() > 5).any():
+        raise ModelError(
+            f"log1p_rate_change({rate.name!r}): a rate above 5 (500 %) looks like a percentage; "
+            "divide by 100."
+        )
+    lr = np.log1p(r)
+    out = lr - lr.shift(periods)
+    out.name = rate.name
+    return out
+
+
+def growth_frame(
+    levels: pd.DataFrame,
+    periods: int = HORIZON,
+    rate_columns: Iterable[str] = (),
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    dropna: bool = True,
+) -> pd.DataFrame:
+    """Turn a table of monthly levels into ``periods``-month log changes.
+
+    Columns in ``rate_columns`` are rates (fractions) and get ``log(1+τ)`` changes; the others
+    get log changes. ``start``/``end`` trim the result (after differencing, so the first
+    ``periods`` months of ``levels`` are used as base months). ``attrs["sample"]`` holds
+    ``"YYYY-MM to YYYY-MM"``.
+    """
+    rates = set(rate_columns)
+    unknown = rates - set(levels.columns)
+    if unknown:
+        raise ModelError(f"growth_frame: rate_columns {sorted(unknown)} are not in the table.")
+    out = pd.DataFrame(
+        {
+            c: (log1p_rate_change(levels[c], periods) if c in rates
+                else log_change(levels[c], periods))
+            for c in levels.columns
+        }
+    )
+    out.index.name = "date"
+    if start is not None:
+        out = out.loc[pd.Timestamp(start):]
+    if end is not None:
+        out = out.loc[: pd.Timestamp(end)]
+    if dropna:
+        out = out.dropna()
+    if out.empty:
+        raise ModelError(
+            "growth_frame: no complete months left after differencing; check that the series "
+            f"overlap for more than {periods} months."
+        )
+    out.attrs["sample"] = sample_label(out.index)
+    return out
+
+
+def sample_label(dates: Iterable[Any]) -> str:
+    """``"YYYY-MM to YYYY-MM"`` for the first and last of ``dates``."""
+    d = pd.DatetimeIndex(pd.Series(list(dates)))
+    return f"{d.min():%Y-%m} to {d.max():%Y-%m}"
+
+
+def panel_frame(
+    values: pd.DataFrame,
+    regressor: pd.DataFrame | None = None,
+    *,
+    unit: str = "section",
+    value: str = "imports_usd",
+    regressor_value: str = "exposure",
+    periods: int = HORIZON,
+    fill_regressor: float | None = 0.0,
+) -> pd.DataFrame:
+    """Build a unit-by-month panel of ``periods``-month log changes.
+
+    ``values`` is long (``date``, ``unit``, ``value``). ``regressor`` (optional) is long
+    (``date``, ``unit``, ``regressor_value``) holding a rate as a fraction, e.g. the tariff
+    exposure of an HS section; unit-months absent from it are filled with ``fill_regressor``
+    (0 = no tariff action) unless that is None. Returns ``date, unit, log_level, dlog`` and, with
+    a regressor, ``rate`` and ``d_rate`` (12-month change of log(1 + rate)), plus ``month``
+    (calendar month, for seasonal fixed effects). Rows with a missing ``dlog`` are dropped.
+    """
+    need = {"date", unit, value}
+    missing = need - set(values.columns)
+    if missing:
+        raise ModelError(f"panel_frame: values lacks columns {sorted(missing)}.")
+    pieces = []
+    for u, g in values.groupby(unit, sort=True):
+        s = g.set_index("date")[value]
+        s.name = value
+        lvl = _regular(s.astype("float64"), f"panel_frame unit {u!r}")
+        part = pd.DataFrame(
+            {
+                "date": lvl.index,
+                unit: u,
+                "log_level": np.log(lvl.where(lvl > 0)).to_numpy(),
+                "dlog": log_change(lvl, periods).to_numpy(),
+            }
+        )
+        pieces.append(part)
+    panel = pd.concat(pieces, ignore_index=True)
+    if regressor is not None:
+        need_r = {"date", unit, regressor_value}
+        missing_r = need_r - set(regressor.columns)
+        if missing_r:
+            raise ModelError(f"panel_frame: regressor lacks columns {sorted(missing_r)}.")
+        reg = regressor[["date", unit, regressor_value]].copy()
+        reg["date"] = _month_index(pd.Index(reg["date"]), "panel_frame regressor").to_numpy()
+        if reg.duplicated(["date", unit]).any():
+            raise ModelError("panel_frame: regressor has more than one row per unit and month.")
+        reg = reg.rename(columns={regressor_value: "rate"})
+        panel = panel.merge(reg, on=["date", unit], how="left")
+        if fill_regressor is not None:
+            panel["rate"] = panel["rate"].fillna(fill_regressor)
+        lr = np.log1p(panel["rate"])
+        panel["d_rate"] = lr - lr.groupby(panel[unit]).shift(periods)
+    panel["month"] = pd.DatetimeIndex(panel["date"]).month
+    panel = panel.dropna(subset=["dlog"]).reset_index(drop=True)
+    panel.attrs["sample"] = sample_label(panel["date"])
+    return panel
+
+
+def share_frame(
+    trade: pd.DataFrame,
+    world_code: str = "0015",
+    flow: str = "imports",
+    rest_name: str = "Rest of world",
+) -> pd.DataFrame:
+    """Partner shares of a world total from a ``tl.load_trade`` table.
+
+    Returns a wide frame indexed by month with one column per partner (value / world), a
+    ``rest_name`` column (1 - sum of the partners) and ``world`` (the total, $ millions).
+    Months where the world total or any partner is missing are dropped.
+    """
+    need = {"date", "partner_code", "partner", "flow", "value_musd"}
+    missing = need - set(trade.columns)
+    if missing:
+        raise ModelError(f"share_frame: trade table lacks columns {sorted(missing)}.")
+    t = trade[trade["flow"] == flow]
+    if world_code not in set(t["partner_code"]):
+        raise ModelError(
+            f"share_frame: world code {world_code!r} not in the table; load it too, e.g. "
+            f"tl.load_trade(['Mexico', 'China', '{world_code}'])."
+        )
+    wide = t.pivot_table(index="date", columns="partner_code", values="value_musd",
+                         aggfunc="first")
+    names = t.drop_duplicates("partner_code").set_index("partner_code")["partner"]
+    world = wide.pop(world_code)
+    shares = wide.div(world, axis=0)
+    shares.columns = [str(names[c]) for c in shares.columns]
+    shares[rest_name] = 1.0 - shares.sum(axis=1, min_count=shares.shape[1])
+    shares["world"] = world
+    shares = shares.dropna()
+    shares.index = pd.DatetimeIndex(shares.index, name="date")
+    return shares
+
+
+# --------------------------------------------------------------------------------------------
+# Time-series OLS with HAC errors
+# --------------------------------------------------------------------------------------------
+
+
+def hac_lags(nobs: int, overlap: int = HORIZON) -> int:
+    """Newey–West lag length: ``max(overlap, floor(4 (T/100)^(2/9)))``.
+
+    The second term is Newey and West's (1994) plug-in rule of thumb. With overlapping
+    ``overlap``-month changes the errors are at least MA(overlap - 1) by construction, and the
+    Bartlett kernel down-weights lag ``j`` by ``1 - j/(L+1)``, so ``L`` must be at least the
+    overlap for the induced autocorrelation to be covered.
+    """
+    if nobs < 2:
+        raise ModelError(f"hac_lags: need at least 2 observations, got {nobs}.")
+    return int(max(overlap, np.floor(4 * (nobs / 100) ** (2 / 9))))
+
+
+def _check_columns(frame: pd.DataFrame, cols: Sequence[str], where: str) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ModelError(f"{where}: columns {missing} are not in the frame ({list(frame.columns)}).")
+
+
+def fit_ols_hac(
+    frame: pd.DataFrame,
+    y: str,
+    x: Sequence[str],
+    lags: int | None = None,
+    overlap: int = HORIZON,
+    extra: pd.DataFrame | None = None,
+) -> Any:
+    """OLS of ``y`` on a constant and ``x`` with Newey–West (Bartlett) standard errors.
+
+    ``lags=None`` uses :func:`hac_lags`. Inference uses the t distribution with T - K degrees of
+    freedom and the small-sample factor T/(T-K). ``extra`` adds columns (e.g. dummies) aligned
+    on the frame's index. Rows with any missing value are dropped. The returned statsmodels
+    result carries ``.hac_lags`` and ``.sample``.
+    """
+    _check_columns(frame, [y, *x], "fit_ols_hac")
+    data = frame[[y, *x]]
+    if extra is not None:
+        data = data.join(extra, how="left")
+    data = data.dropna()
+    if len(data) <= len(data.columns) + 1:
+        raise ModelError(f"fit_ols_hac: only {len(data)} complete rows for {len(data.columns)} "
+                         "columns.")
+    L = hac_lags(len(data), overlap) if lags is None else int(lags)
+    X = sm.add_constant(data.drop(columns=[y]), has_constant="add")
+    res = sm.OLS(data[y], X).fit(
+        cov_type="HAC", cov_kwds={"maxlags": L, "use_correction": True}, use_t=True
+    )
+    res.hac_lags = L
+    res.sample = sample_label(data.index) if isinstance(data.index, pd.DatetimeIndex) else ""
+    return res
+
+
+# --------------------------------------------------------------------------------------------
+# Panel with fixed effects
+# --------------------------------------------------------------------------------------------
+
+
+def _fe_design(
+    frame: pd.DataFrame, x: Sequence[str], fe: Sequence[str | Sequence[str]]
+) -> pd.DataFrame:
+    """Design matrix: constant, ``x`` and dummies (first level dropped) for each FE spec.
+
+    An FE spec is a column name or a tuple of names (their interaction).
+    """
+    parts = [pd.DataFrame({"const": 1.0}, index=frame.index), frame[list(x)].astype("float64")]
+    for spec in fe:
+        cols = [spec] if isinstance(spec, str) else list(spec)
+        label = ":".join(cols)
+        key = frame[cols].astype(str).agg("|".join, axis=1) if len(cols) > 1 else frame[cols[0]]
+        d = pd.get_dummies(key.astype(str), prefix=label, drop_first=True, dtype="float64")
+        parts.append(d)
+    return pd.concat(parts, axis=1)
+
+
+def fit_panel_fe(
+    frame: pd.DataFrame,
+    y: str,
+    x: Sequence[str],
+    *,
+    unit: str = "section",
+    time: str = "date",
+    fe: Sequence[str | Sequence[str]] | None = None,
+    cov: PanelCov = "cluster",
+    lags: int = HORIZON,
+) -> Any:
+    """OLS with fixed effects (dummies) and errors suited to a panel with few units.
+
+    ``fe`` defaults to unit and time (each month) fixed effects. ``cov``:
+
+    * ``"cluster"``: cluster-robust by unit, CR1 factor G/(G-1)·(N-1)/(N-K), t(G-1) critical
+      values (statsmodels ``cov_type="cluster"``);
+    * ``"driscoll-kraay"``: scores summed over units per month, then Newey–West over months
+      with ``lags`` (statsmodels ``"hac-groupsum"``); robust to common shocks; t(T-1).
+
+    The result carries ``.n_clusters``, ``.cov_name`` and ``.sample``.
+    """
+    fe = [unit, time] if fe is None else list(fe)
+    fe_cols = [c for spec in fe for c in ([spec] if isinstance(spec, str) else spec)]
+    _check_columns(frame, [y, *x, unit, time, *fe_cols], "fit_panel_fe")
+    data = frame.dropna(subset=[y, *x]).sort_values([unit, time]).reset_index(drop=True)
+    X = _fe_design(data, x, fe)
+    endog = data[y].astype("float64")
+    groups = pd.factorize(data[unit], sort=True)[0]
+    model = sm.OLS(endog, X)
+    if cov == "cluster":
+        res = model.fit(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": True,
+                                                     "df_correction": True}, use_t=True)
+        name = "cluster by " + unit + " (CR1, t(G-1))"
+    elif cov == "driscoll-kraay":
+        tcode = pd.factorize(data[time], sort=True)[0]
+        res = model.fit(cov_type="hac-groupsum",
+                        cov_kwds={"time": tcode, "maxlags": int(lags), "use_correction": "hac",
+                                  "df_correction": False}, use_t=True)
+        res.df_resid_inference = int(tcode.max())  # T - 1
+        name = f"Driscoll–Kraay ({lags} lags, t(T-1))"
+    else:
+        raise ModelError(
+            f"fit_panel_fe: cov must be 'cluster' or 'driscoll-kraay', not {cov!r}; for few "
+            "treated clusters add wild_cluster_bootstrap."
+        )
+    res.n_clusters = int(groups.max() + 1)
+    res.cov_name = name
+    res.sample = sample_label(data[time])
+    return res
+
+
+def webb_weights(size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Webb's six-point weights: ±sqrt(1/2), ±1, ±sqrt(3/2), each with probability 1/6.
+
+    Mean 0, variance 1; with few clusters they give far more distinct bootstrap draws than
+    Rademacher weights (6^G instead of 2^G).
+    """
+    pts = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+    return rng.choice(pts, size=size)
+
+
+def _partial_out(Z: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Residuals of the columns of ``A`` after least squares on ``Z`` (FWL partialling)."""
+    Q, _ = np.linalg.qr(Z, mode="reduced")
+    return A - Q @ (Q.T @ A)
+
+
+def wild_cluster_bootstrap(
+    frame: pd.DataFrame,
+    y: str,
+    x: Sequence[str],
+    term: str,
+    *,
+    unit: str = "section",
+    time: str = "date",
+    fe: Sequence[str | Sequence[str]] | None = None,
+    reps: int = 999,
+    seed: int = 12345,
+) -> dict[str, float]:
+    """Wild cluster *restricted* bootstrap (WCR) test of ``term = 0`` with Webb weights.
+
+    The model is the one of :func:`fit_panel_fe`; clusters are ``unit``. The null is imposed
+    when generating bootstrap samples (Cameron, Gelbach & Miller 2008; MacKinnon & Webb 2017),
+    and each draw's CR1 t statistic is compared with the sample one (symmetric p-value). Fixed
+    effects and other regressors are partialled out once (Frisch–Waugh–Lovell), so all draws
+    are one matrix product. Returns ``t_stat``, ``p_value``, ``reps`` and ``n_clusters``.
+    """
+    if term not in x:
+        raise ModelError(f"wild_cluster_bootstrap: term {term!r} is not among x={list(x)}.")
+    fe = [unit, time] if fe is None else list(fe)
+    data = frame.dropna(subset=[y, *x]).sort_values([unit, time]).reset_index(drop=True)
+    X = _fe_design(data, x, fe)
+    others = X.drop(columns=[term]).to_numpy()
+    xt = _partial_out(others, X[[term]].to_numpy())[:, 0]
+    yt = _partial_out(others, data[[y]].to_numpy(dtype="float64"))[:, 0]
+    groups = pd.factorize(data[unit], sort=True)[0]
+    G = int(groups.max() + 1)
+    n, k = X.shape
+    c = G / (G - 1) * (n - 1) / (n - k)
+    sxx = float(xt @ xt)
+
+    def tstats(Y: np.ndarray) -> np.ndarray:
+        beta = (xt @ Y) / sxx
+        E = Y - np.outer(xt, beta)
+        scores = np.zeros((G, Y.shape[1]))
+        np.add.at(scores, groups, xt[:, None] * E)
+        se = np.sqrt(c * (scores**2).sum(axis=0)) / sxx
+        return beta / se
+
+    t0 = float(tstats(yt[:, None])[0])
+    # Under H0 (beta = 0) the restricted residuals are yt itself (FE/controls partialled out).
+    rng = np.random.default_rng(seed)
+    W = webb_weights((G, reps), rng)[groups]
+    Ystar = _partial_out(others, yt[:, None] * W)
+    tb = tstats(Ystar)
+    p = float((np.abs(tb) >= abs(t0)).mean())
+    return {"t_stat": t0, "p_value": p, "reps": int(reps), "n_clusters": G}
+
+
+# --------------------------------------------------------------------------------------------
+# Event studies
+# --------------------------------------------------------------------------------------------
+
+
+def _rel_months(dates: pd.Series | pd.DatetimeIndex, event: str | pd.Timestamp) -> np.ndarray:
+    """Months between each date and the event month (event month = 0)."""
+    p = pd.DatetimeIndex(dates).to_period("M")
+    e = pd.Timestamp(event).to_period("M")
+    return np.asarray([(q - e).n for q in p], dtype=int)
+
+
+def group_log_ratio(
+    values: pd.DataFrame,
+    treated: Iterable[str],
+    *,
+    unit: str = "section",
+    value: str = "imports_usd",
+) -> pd.Series:
+    """``log(sum over treated units) - log(sum over the other units)`` by month.
+
+    The aggregate "treated versus the rest" gap used by the event studies: a difference in
+    logs, so common shocks (the business cycle, the dollar) largely cancel.
+    """
+    treated = set(treated)
+    units = set(values[unit])
+    if not treated or not treated <= units or treated == units:
+        raise ModelError(
+            f"group_log_ratio: treated units must be a non-empty proper subset of {sorted(units)};"
+            f" got {sorted(treated)}."
+        )
+    is_t = values[unit].isin(treated)
+    num = values[is_t].groupby("date")[value].sum(min_count=1)
+    den = values[~is_t].groupby("date")[value].sum(min_count=1)
+    out = np.log(num.where(num > 0)) - np.log(den.where(den > 0))
+    out.index = _month_index(out.index, "group_log_ratio")
+    return out.rename("log_ratio")
+
+
+def _seasonal_design(index: pd.DatetimeIndex, trend: bool, origin: pd.Timestamp) -> pd.DataFrame:
+    """Constant, calendar-month dummies (January omitted) and optionally a linear trend."""
+    X = pd.DataFrame({"const": 1.0}, index=index)
+    for m in range(2, 13):
+        X[f"m{m}"] = (index.month == m).astype("float64")
+    if trend:
+        X["trend"] = np.asarray([(p - origin.to_period("M")).n for p in index.to_period("M")],
+                                dtype="float64")
+    return X
+
+
+def fit_event_study_series(
+    series: pd.Series,
+    event: str | pd.Timestamp,
+    *,
+    window: tuple[int, int] = (-12, 18),
+    pre: int = 36,
+    trend: bool = False,
+    lags: int | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Event study on one monthly series (e.g. a log ratio of treated to other imports).
+
+    A baseline ``y_t = a + s_{m(t)} (+ c t) + e_t`` (calendar-month seasonality, optional
+    linear trend) is fitted on the ``pre`` - ``|window[0]|`` months *before* the window. For
+    each month ``k`` of the window the estimate is the deviation ``y_{event+k} - ŷ`` from the
+    baseline; with a log ratio this is a difference-in-differences by month. Months ``k < 0``
+    are placebo months: deviations there warn of anticipation or a poor baseline.
+
+    The band is a pointwise prediction interval: ``ŷ`` ± t(df) · sqrt(s² + Var(ŷ)), where s² is
+    the baseline residual variance and Var(ŷ) uses Newey–West errors of the baseline fit
+    (``lags``; default :func:`hac_lags` with no overlap). A dummy-per-month regression would
+    leave a zero residual in every event month and understate robust errors, hence this form.
+    """
+    lo, hi = window
+    if lo > 0 or hi < 0:
+        raise ModelError(f"fit_event_study_series: window {window} must contain month 0.")
+    if pre - (-lo) < 24:
+        raise ModelError(
+            f"fit_event_study_series: the baseline (pre={pre} minus {-lo} window months) needs "
+            "at least 24 months to estimate the seasonal pattern; raise pre."
+        )
+    s = _regular(pd.Series(series, dtype="float64"), "fit_event_study_series")
+    rel = _rel_months(s.index, event)
+    keep = (rel >= -pre) & (rel <= hi)
+    s = s[keep].dropna()
+    rel = _rel_months(s.index, event)
+    base = s[rel < lo]
+    win = s[rel >= lo]
+    if len(base) < 24 or win.empty:
+        raise ModelError(
+            f"fit_event_study_series: not enough data around {pd.Timestamp(event):%Y-%m} "
+            f"({len(base)} baseline months, {len(win)} window months)."
+        )
+    origin = pd.Timestamp(event)
+    Xb = _seasonal_design(pd.DatetimeIndex(base.index), trend, origin)
+    L = hac_lags(len(base), overlap=1) if lags is None else int(lags)
+    res = sm.OLS(base, Xb).fit(cov_type="HAC", cov_kwds={"maxlags": L, "use_correction": True},
+                               use_t=True)
+    Xw = _seasonal_design(pd.DatetimeIndex(win.index), trend, origin)
+    pred = Xw.to_numpy() @ res.params.to_numpy()
+    V = np.asarray(res.cov_params())
+    var_pred = np.einsum("ij,jk,ik->i", Xw.to_numpy(), V, Xw.to_numpy())
+    s2 = float(res.ssr / res.df_resid)
+    se = np.sqrt(s2 + var_pred)
+    crit = stats.t.ppf(1 - alpha / 2, res.df_resid)
+    est = win.to_numpy() - pred
+    return pd.DataFrame(
+        {
+            "rel_month": _rel_months(win.index, event),
+            "date": pd.DatetimeIndex(win.index),
+            "estimate": est,
+            "se": se,
+            "ci_low": est - crit * se,
+            "ci_high": est + crit * se,
+            "event": origin,
+            "n_baseline": len(base),
+            "baseline": sample_label(base.index),
+            "se_type": f"prediction band (baseline Newey–West, {L} lags)",
+        }
+    )
+
+
+def fit_did_series(
+    series: pd.Series,
+    event: str | pd.Timestamp,
+    *,
+    pre: int = 36,
+    post: int = 18,
+    skip: int = 0,
+    lags: int | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Average shift of a series after ``event``: ``y_t = a + s_{m(t)} + b·post_t + e_t``.
+
+    Uses the ``pre`` months before the event and months ``skip`` .. ``post - 1`` after it
+    (``skip`` drops a transition). With a log ratio, ``b`` is a difference-in-differences in log
+    points. Newey–West errors with at least 12 lags (persistent monthly gaps). Returns a
+    one-row tidy table (term ``post``).
+    """
+    s = _regular(pd.Series(series, dtype="float64"), "fit_did_series")
+    rel = _rel_months(s.index, event)
+    keep = ((rel >= -pre) & (rel < 0)) | ((rel >= skip) & (rel < post))
+    s = s[keep].dropna()
+    if s.empty:
+        raise ModelError(f"fit_did_series: no data around {pd.Timestamp(event):%Y-%m}.")
+    rel = _rel_months(s.index, event)
+    X = _seasonal_design(pd.DatetimeIndex(s.index), False, pd.Timestamp(event)).drop(
+        columns="const")
+    X["post"] = (rel >= 0).astype("float64")
+    frame = pd.concat([s.rename("y"), X[["post"]]], axis=1)
+    res = fit_ols_hac(frame, "y", ["post"], lags=lags, extra=X.drop(columns="post"))
+    return tidy(res, model=f"DiD {pd.Timestamp(event):%Y-%m}", alpha=alpha, terms=["post"])
+
+
+# --------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------
+
+
+def tidy(
+    res: Any,
+    *,
+    model: str = "",
+    alpha: float = 0.05,
+    terms: Sequence[str] | None = None,
+    se_type: str | None = None,
+) -> pd.DataFrame:
+    """Tidy coefficient table: term, estimate, se, t, p_value, ci_low, ci_high, df, n, sample.
+
+    Critical values use the result's inference degrees of freedom (``df_resid_inference`` when
+    set, e.g. G-1 for clustered errors), so the interval matches the stated method.
+    ``terms=None`` keeps every non-dummy term (fixed-effect dummies, which contain ``_`` after
+    a prefix and ``const`` are dropped when the result has more than 20 parameters).
+    """
+    params = pd.Series(res.params)
+    bse = pd.Series(res.bse, index=params.index)
+    if terms is None:
+        terms = [t for t in params.index if t != "const"]
+        if len(params) > 20:
+            exog = getattr(res.model, "exog_names", list(params.index))
+            terms = [t for t in terms if ":" not in t and not _is_dummy_name(t, exog)]
+    missing = [t for t in terms if t not in params.index]
+    if missing:
+        raise ModelError(f"tidy: terms {missing} are not in the model ({list(params.index)[:8]}…).")
+    df = getattr(res, "df_resid_inference", None) or res.df_resid
+    crit = stats.t.ppf(1 - alpha / 2, df)
+    est = params[list(terms)]
+    se = bse[list(terms)]
+    tval = est / se
+    p = 2 * stats.t.sf(np.abs(tval), df)
+    out = pd.DataFrame(
+        {
+            "model": model,
+            "term": list(terms),
+            "estimate": est.to_numpy(),
+            "se": se.to_numpy(),
+            "t": tval.to_numpy(),
+            "p_value": p,
+            "ci_low": (est - crit * se).to_numpy(),
+            "ci_high": (est + crit * se).to_numpy(),
+            "df": float(df),
+            "n": int(res.nobs),
+            "sample": getattr(res, "sample", ""),
+            "se_type": se_type or getattr(res, "cov_name", None) or _cov_label(res),
+        }
+    )
+    return out
+
+
+def _is_dummy_name(name: str, exog: Sequence[str]) -> bool:
+    """True for dummy columns made by :func:`_fe_design` (``prefix_level``)."""
+    prefix = name.split("_", 1)[0]
+    return "_" in name and sum(e.startswith(prefix + "_") for e in exog) > 3
+
+
+def _cov_label(res: Any) -> str:
+    kind = getattr(res, "cov_type", "nonrobust")
+    if kind == "HAC":
+        return f"Newey–West ({res.cov_kwds['maxlags']} lags)"
+    return str(kind)
+
+
+def elasticity_effect(beta: float, change: float = 0.10) -> float:
+    """Percentage response (fraction) of y to a ``change`` (fraction) in x for log elasticity β.
+
+    ``(1 + change)^β - 1``; e.g. β = 0.5 and a 10 % rise gives about 4.9 %.
+    """
+    if change <= -1:
+        raise ModelError(f"elasticity_effect: change must be above -1 (a fraction), got {change}.")
+    return float((1 + change) ** beta - 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Diagnostics
+# --------------------------------------------------------------------------------------------
+
+
+def diagnostics(res: Any, lb_lags: Sequence[int] = (12, 24)) -> pd.DataFrame:
+    """Residual diagnostics of an OLS result as a table (test, statistic, p_value, reading).
+
+    Ljung–Box at ``lb_lags`` (autocorrelation; expected with overlapping changes, which is why
+    HAC errors are used), Breusch–Pagan (heteroskedasticity in the regressors), the OLS-residual
+    CUSUM test of Ploberger & Krämer (parameter stability) and Jarque–Bera (normality).
+    """
+    from statsmodels.stats.diagnostic import acorr_ljungbox, breaks_cusumolsresid, het_breuschpagan
+    from statsmodels.stats.stattools import jarque_bera
+
+    resid = np.asarray(res.resid)
+    rows = []
+    lb = acorr_ljungbox(resid, lags=list(lb_lags))
+    for L, row in zip(lb_lags, lb.itertuples()):
+        rows.append(("Ljung–Box", f"{L} lags", row.lb_stat, row.lb_pvalue,
+                     "residual autocorrelation"))
+    bp = het_breuschpagan(resid, res.model.exog)
+    rows.append(("Breusch–Pagan", "all regressors", bp[0], bp[1], "heteroskedasticity"))
+    cs = breaks_cusumolsresid(resid, ddof=int(res.df_model) + 1)
+    rows.append(("CUSUM (OLS residuals)", "sup |B(t)|", cs[0], cs[1], "parameter stability"))
+    jb = jarque_bera(resid)
+    rows.append(("Jarque–Bera", "", jb[0], jb[1], "normality of residuals"))
+    return pd.DataFrame(rows, columns=["test", "detail", "statistic", "p_value", "checks"])
+
+
+def vif_table(frame: pd.DataFrame, x: Sequence[str]) -> pd.DataFrame:
+    """Variance inflation factors of the regressors ``x`` (with a constant)."""
+    from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+    _check_columns(frame, x, "vif_table")
+    X = sm.add_constant(frame[list(x)].dropna(), has_constant="add").to_numpy()
+    return pd.DataFrame(
+        {"term": list(x), "vif": [variance_inflation_factor(X, i + 1) for i in range(len(x))]}
+    )
+
+
+def split_sample(
+    frame: pd.DataFrame,
+    y: str,
+    x: Sequence[str],
+    breaks: Sequence[str | pd.Timestamp],
+    lags: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Estimate on sub-samples split at ``breaks`` and test equal slopes (HAC Wald test).
+
+    Returns ``(table, test)``: the tidy coefficients per sub-sample and a one-row table with
+    the Wald statistic, its degrees of freedom and p-value for "all slopes equal across
+    sub-samples" (interaction model, Newey–West errors, F form).
+    """
+    edges = [frame.index.min(), *[pd.Timestamp(b) for b in breaks], frame.index.max()
+             + pd.offsets.MonthBegin(1)]
+    tabs = []
+    period = pd.Series("", index=frame.index, dtype="string")
+    for i, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+        part = frame.loc[(frame.index >= a) & (frame.index < b)]
+        label = sample_label(part.index)
+        period[(frame.index >= a) & (frame.index < b)] = label
+        if len(part) <= len(x) + 2:
+            raise ModelError(f"split_sample: sub-sample {label} has only {len(part)} months.")
+        r = fit_ols_hac(part, y, x, lags=lags)
+        tabs.append(tidy(r, model=f"sub-sample {i + 1}"))
+    table = pd.concat(tabs, ignore_index=True)
+    # Interaction model: slopes differ by period; test the differences jointly.
+    labels = period.unique().tolist()
+    extra = {}
+    for lab in labels[1:]:
+        ind = (period == lab).astype("float64")
+        extra[f"d[{lab}]"] = ind
+        for c in x:
+            extra[f"{c}×[{lab}]"] = frame[c] * ind
+    res = fit_ols_hac(frame, y, x, lags=lags, extra=pd.DataFrame(extra, index=frame.index))
+    names = [f"{c}×[{lab}]" for lab in labels[1:] for c in x]
+    R = np.zeros((len(names), len(res.params)))
+    pos = list(res.params.index)
+    for i, nme in enumerate(names):
+        R[i, pos.index(nme)] = 1.0
+    w = res.f_test(R)
+    test = pd.DataFrame({"statistic": [float(np.squeeze(w.fvalue))], "df_num": [int(w.df_num)],
+                         "df_denom": [float(w.df_denom)], "p_value": [float(w.pvalue)],
+                         "lags": [res.hac_lags]})
+    return table, test
+
+
+def influence_table(res: Any, top: int = 5) -> pd.DataFrame:
+    """The ``top`` most influential observations by Cook's distance (OLS influence)."""
+    infl = res.get_influence()
+    cooks = infl.cooks_distance[0]
+    out = pd.DataFrame({"date": res.model.data.row_labels, "cooks_d": cooks,
+                        "resid": np.asarray(res.resid),
+                        "student_resid": infl.resid_studentized_external})
+    out = out.sort_values("cooks_d", ascending=False).head(top).reset_index(drop=True)
+    out["threshold_4_over_n"] = 4 / res.nobs
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Plots (figures are returned; notebooks display them with tradelib.plot.show)
+# --------------------------------------------------------------------------------------------
+
+
+def _palette() -> list[str]:
+    from tradelib import plot
+
+    return list(plot.PALETTE_LIST)
+
+
+def coef_plot(
+    table: pd.DataFrame,
+    *,
+    label: str = "term",
+    group: str | None = "model",
+    title: str = "Coefficient estimates",
+    xlabel: str = "Estimate (log points per log point)",
+    ax: Any = None,
+) -> Any:
+    """Horizontal coefficient plot: one point and confidence interval per row of a tidy table.
+
+    Rows are labelled by ``label``; ``group`` colours them (e.g. by specification). Returns the
+    figure.
+    """
+    import matplotlib.pyplot as plt
+
+    _check_columns(table, ["estimate", "ci_low", "ci_high", label], "coef_plot")
+    t = table.reset_index(drop=True)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(t) + 1.6))
+    else:
+        fig = ax.figure
+    colors = _palette()
+    groups = list(dict.fromkeys(t[group])) if group else [None]
+    ypos = np.arange(len(t))[::-1]
+    for gi, g in enumerate(groups):
+        m = (t[group] == g).to_numpy() if group else np.ones(len(t), bool)
+        err = np.vstack([t.loc[m, "estimate"] - t.loc[m, "ci_low"],
+                         t.loc[m, "ci_high"] - t.loc[m, "estimate"]])
+        ax.errorbar(t.loc[m, "estimate"], ypos[m], xerr=err, fmt="o", capsize=3,
+                    color=colors[gi % len(colors)], label=str(g) if group else None)
+    ax.axvline(0, color="0.4", lw=0.8, ls="--")
+    ax.set_yticks(ypos, t[label].astype(str))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    if group and len(groups) > 1:
+        ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def event_study_plot(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    title: str = "Event study",
+    ylabel: str = "Log points relative to the baseline",
+    xlabel: str = "Months relative to the event",
+    scale: float = 1.0,
+    ax: Any = None,
+) -> Any:
+    """Plot one or more event-study tables (``rel_month``, estimate, ci) with shaded bands.
+
+    ``tables`` maps a legend label to a table from
+    :func:`fit_event_study_series`; ``scale=100`` shows log points ×100 (≈ percent).
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+    else:
+        fig = ax.figure
+    colors = _palette()
+    n = len(tables)
+    for i, (lab, tab) in enumerate(tables.items()):
+        _check_columns(tab, ["rel_month", "estimate", "ci_low", "ci_high"], "event_study_plot")
+        off = (i - (n - 1) / 2) * 0.2
+        xk = tab["rel_month"].to_numpy() + off
+        col = colors[i % len(colors)]
+        ax.fill_between(xk, tab["ci_low"] * scale, tab["ci_high"] * scale, color=col, alpha=0.18,
+                        lw=0)
+        ax.plot(xk, tab["estimate"] * scale, "o-", color=col, ms=3.5, lw=1.2, label=lab)
+    ax.axhline(0, color="0.3", lw=0.8)
+    ax.axvline(-0.5, color="0.3", lw=0.8, ls="--")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if n > 1:
+        ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return fig
