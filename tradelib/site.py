@@ -20,7 +20,9 @@ import datetime as dt
 import html
 import json
 import re
+import sys
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -493,6 +495,149 @@ def build_site(
 
 
 # --------------------------------------------------------------------------------------------
+# Checking a rendered site (in a headless browser when one is installed)
+# --------------------------------------------------------------------------------------------
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_browser() -> str | None:
+    """Path of a Chromium-family browser on PATH, or ``None``."""
+    import shutil
+
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def headless_dom(page: Path, browser: str, timeout: float = 60.0) -> str:
+    """The DOM of ``page`` after a headless browser has loaded it (``--dump-dom``), offline."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tradelib-chromium-") as profile:
+        cmd = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            page.resolve().as_uri(),
+        ]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise SiteError(f"{page}: {browser} did not load the page within {timeout} s") from exc
+    if proc.returncode != 0 or "<body" not in proc.stdout:
+        raise SiteError(
+            f"{page}: {browser} could not load the page (exit {proc.returncode}): "
+            f"{proc.stderr.strip()[-300:]}"
+        )
+    return proc.stdout
+
+
+class _DomAudit(HTMLParser):
+    """Collects images, links, scripts and element ids of one page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.images: list[dict[str, str | None]] = []
+        self.links: list[str] = []
+        self.loads: list[str] = []
+        self.ids: set[str] = set()
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(str(a["id"]))
+        if tag == "img":
+            self.images.append(a)
+        elif tag == "a" and a.get("href"):
+            self.links.append(str(a["href"]))
+        if tag in ("script", "img", "iframe", "source") and a.get("src"):
+            self.loads.append(str(a["src"]))
+        if tag == "link" and a.get("href"):
+            self.loads.append(str(a["href"]))
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+
+def audit_page(page: Path, dom: str, site_dir: Path) -> list[str]:
+    """Problems of one page's DOM: images without alt text, remote loads, broken internal links."""
+    parser = _DomAudit()
+    parser.feed(dom)
+    problems = []
+    if not parser.title.strip():
+        problems.append(f"{page.name}: no <title>")
+    for img in parser.images:
+        if not (img.get("alt") or "").strip():
+            problems.append(f"{page.name}: <img> without alt text (src {str(img.get('src'))[:40]})")
+    for src in parser.loads:
+        if _REMOTE.match(src):
+            problems.append(f"{page.name}: loads {src} from the internet")
+    for href in parser.links:
+        if re.match(r"^[a-z][a-z0-9+.-]*:", href, flags=re.IGNORECASE) or href.startswith("//"):
+            continue  # external link (navigation only, nothing is fetched)
+        target, _, fragment = href.partition("#")
+        if target:
+            resolved = (page.parent / target).resolve()
+            if not resolved.is_file():
+                problems.append(f"{page.name}: internal link {href!r} does not resolve")
+            elif not resolved.is_relative_to(site_dir.resolve()):
+                problems.append(f"{page.name}: internal link {href!r} leaves the site folder")
+        elif fragment and fragment not in parser.ids:
+            problems.append(f"{page.name}: anchor #{fragment} not found on the page")
+    return problems
+
+
+def audit_site(site_dir: str | Path, browser: str | None = None) -> list[str]:
+    """Check every page of a rendered site (through ``browser`` when given, else the raw HTML)."""
+    site_dir = Path(site_dir)
+    pages = sorted(site_dir.rglob("*.html"))
+    if not pages:
+        return [f"{site_dir}: no HTML pages; render the site first"]
+    problems: list[str] = []
+    for page, dom in page_doms(pages, browser).items():
+        if isinstance(dom, SiteError):
+            problems.append(str(dom))
+        else:
+            problems += audit_page(page, dom, site_dir)
+    return problems
+
+
+def page_doms(
+    pages: list[Path], browser: str | None, workers: int = 2
+) -> dict[Path, str | SiteError]:
+    """DOM of every page (through ``browser``, two at a time, or raw HTML); errors as values."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(page: Path) -> str | SiteError:
+        try:
+            return headless_dom(page, browser) if browser else page.read_text(encoding="utf-8")
+        except SiteError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return dict(zip(pages, pool.map(one, pages)))
+
+
+# --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
 
@@ -508,6 +653,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder of executed notebooks (default: output/<partner-slug>/ of the project)",
     )
     parser.add_argument("--out", help="site folder (default: site/, or site/<slug>/ for others)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="after rendering, load every page in headless Chromium (if installed) and check "
+        "alt texts, internal links and that nothing loads from the internet",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -519,4 +670,13 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else run.default_site_dir(slug)
     pages = build_site(executed, out, partner=run.display_partner(args.partner))
     print(f"site: {len(pages)} pages written to {out} (open {pages[0]})")
+    if args.check:
+        browser = find_browser()
+        problems = audit_site(out, browser)
+        how = f"in {browser}" if browser else "as raw HTML (no Chromium found)"
+        for p in problems:
+            print(p, file=sys.stderr)
+        if problems:
+            return 1
+        print(f"site: every page checked {how}: alt texts, internal links, no remote loads")
     return 0

@@ -1,0 +1,218 @@
+"""The static site: badges, offline HTML, index content, and a headless-Chromium check.
+
+Synthetic executed notebooks (outputs written by hand, no kernel) keep these tests fast; the real
+notebooks' site is checked in tests/test_output_regression.py, where they are executed anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from tradelib import site
+
+BROWSER = site.find_browser()
+NEED_BROWSER = pytest.mark.skipif(
+    BROWSER is None and not os.environ.get("CI"),
+    reason="Chromium not installed (apt-get install chromium); required when CI is set",
+)
+
+
+def _png() -> str:
+    """A valid 1x1 PNG, base64-encoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    raw = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    raw += chunk(b"IDAT", zlib.compress(b"\x00\x00\x72\xb2")) + chunk(b"IEND", b"")
+    return base64.b64encode(raw).decode()
+
+
+def _executed(stem: str, title: str, question: str, alt: str) -> nbformat.NotebookNode:
+    """An executed notebook as plot.show and report.record leave it."""
+    png = _png()
+    fig = new_code_cell("plot.show(fig, alt=...)", execution_count=2)
+    fig.outputs = [
+        new_output(
+            "display_data",
+            data={
+                "image/png": png,
+                "text/html": f'<img src="data:image/png;base64,{png}" alt="{alt}"/>',
+                "text/plain": f"[figure] {alt}",
+            },
+        )
+    ]
+    metric = new_code_cell("report.record('x', 1.5)", execution_count=3)
+    metric.outputs = [
+        new_output(
+            "display_data",
+            data={
+                "application/vnd.tradelib.metric+json": {"name": "x", "value": 1.5},
+                "text/plain": "x = 1.5",
+            },
+        )
+    ]
+    params = new_code_cell('PARTNER = "Mexico"', execution_count=1)
+    params.metadata["tags"] = ["parameters"]
+    return new_notebook(
+        cells=[
+            new_markdown_cell(
+                f"# {title}\n\n{site.badges_markdown(stem + '.ipynb')}\n\n"
+                f"**Question** {question}\n\n**Prerequisites** none.\n\n**Outcomes** a figure."
+            ),
+            params,
+            fig,
+            metric,
+            new_markdown_cell("## Summary\n\nThe balance is $x$ and [see above](#Summary)."),
+        ]
+    )
+
+
+@pytest.fixture
+def rendered(tmp_path: Path) -> tuple[Path, list[Path]]:
+    """Two executed notebooks, a manifest and a run summary, rendered into ``tmp_path/site``."""
+    executed = tmp_path / "output" / "mexico"
+    executed.mkdir(parents=True)
+    nbformat.write(
+        _executed("01_data", "01 · The data", "Which *files* feed the study?", "Bars by source"),
+        str(executed / "01_data.ipynb"),
+    )
+    nbformat.write(
+        _executed("02_trends", "02 · Trends", "How did the balance move?", "Line of the balance"),
+        str(executed / "02_trends.ipynb"),
+    )
+    (executed / site.SUMMARY_FILE).write_text(
+        json.dumps(
+            {
+                "partner": "Mexico",
+                "parameters": {"PARTNER": "Mexico"},
+                "results": [
+                    {"notebook": "01_data.ipynb", "status": "ok", "seconds": 1.25},
+                    {"notebook": "02_trends.ipynb", "status": "failed", "seconds": 2.5},
+                    {
+                        "notebook": "05_check.ipynb",
+                        "status": "skipped",
+                        "seconds": 0.0,
+                        "message": "specific to Mexico",
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    manifest = tmp_path / "MANIFEST.csv"
+    with manifest.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["source_id", "vintage", "file", "sha256"])
+        w.writerow(["census-country", "2025-04", "country.xlsx", "ab"])
+        w.writerow(["census-country", "2026-10", "country.xlsx", "cd"])
+        w.writerow(["fred-DEXMXUS", "2026-09", "DEXMXUS.csv", "ef"])
+    pages = site.build_site(executed, tmp_path / "site", partner="Mexico", manifest=manifest)
+    return tmp_path / "site", pages
+
+
+def test_badges_point_at_the_repository() -> None:
+    md = site.badges_markdown("notebooks/03_tariff_timeline.ipynb")
+    assert site.REPO_URL == "https://github.com/tradelib/tradelib"
+    assert "https://mybinder.org/v2/gh/tradelib/tradelib/main?labpath=notebooks%2F03_tariff" in md
+    assert (
+        "https://colab.research.google.com/github/tradelib/tradelib/blob/main/notebooks/"
+        "03_tariff_timeline.ipynb" in md
+    )
+    assert md.count("![") == 2
+    assert site.pip_install_spec() == "tradelib @ git+https://github.com/tradelib/tradelib"
+    assert 'pip install --quiet "tradelib @ git+' in site.colab_install_cell()
+    with pytest.raises(site.SiteError, match="not a notebook"):
+        site.badges_markdown("notebooks/readme.md")
+
+
+def test_notebook_info_takes_title_and_question() -> None:
+    nb = _executed("04_x", "04 · Regression", "What *drives* [imports](https://x.org)?", "a")
+    info = site.notebook_info(nb, "04_x")
+    assert info.title == "04 · Regression"
+    assert info.summary == "What drives imports?"
+    nb.cells[0].source = "# 05 · Plain\n\n" + site.badges_markdown("05.ipynb") + "\n\nA first line."
+    assert site.notebook_info(nb, "05").summary == "A first line."
+
+
+def test_offline_images_and_remote_references() -> None:
+    page = (
+        '<a href="https://mybinder.org/x"><img src="https://mybinder.org/badge_logo.svg" '
+        'alt="Launch in Binder"></a><img src="data:image/png;base64,AA" alt="local">'
+    )
+    out = site.offline_images(page)
+    assert '<span class="tl-badge">Launch in Binder</span>' in out
+    assert 'alt="local"' in out and "badge_logo.svg" not in out
+    assert site.remote_references(out) == []
+    assert site.remote_references('<script src="https://cdn.x/require.js"></script>')
+    assert site.remote_references("<style>@import url('https://fonts.x/css');</style>")
+
+
+def test_site_pages_and_index(rendered: tuple[Path, list[Path]]) -> None:
+    site_dir, pages = rendered
+    assert [p.name for p in pages] == ["index.html", "01_data.html", "02_trends.html"]
+    index = (site_dir / "index.html").read_text(encoding="utf-8")
+    assert site.QUESTION in index
+    assert '<a href="01_data.html">01 · The data</a>' in index
+    assert "Which files feed the study?" in index
+    assert "2025-04, 2026-10" in index and "fred-DEXMXUS" in index
+    assert "failed in this run" in index
+    assert "05_check.ipynb: not run for Mexico" in index
+    page = (site_dir / "02_trends.html").read_text(encoding="utf-8")
+    assert 'alt="Line of the balance"' in page
+    assert '<a href="01_data.html">← 01 · The data</a>' in page
+    assert "tl-badge" in page and "mybinder.org/badge_logo.svg" not in page
+
+
+def test_no_page_loads_anything_from_the_internet(rendered: tuple[Path, list[Path]]) -> None:
+    site_dir, pages = rendered
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert site.remote_references(text) == [], page.name
+        for needle in ("require.min.js", "MathJax.js", "mathjax@", "cdnjs", "unpkg.com"):
+            assert needle not in text, f"{page.name} references {needle}"
+    assert site.audit_site(site_dir) == []
+
+
+def test_audit_catches_broken_pages(rendered: tuple[Path, list[Path]]) -> None:
+    site_dir, _ = rendered
+    bad = site_dir / "bad.html"
+    bad.write_text(
+        "<html><head><title>x</title><script src='https://cdn.x/a.js'></script></head><body>"
+        "<img src='data:image/png;base64,AA'><a href='missing.html'>m</a><a href='#nope'>n</a>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    problems = site.audit_site(site_dir)
+    assert any("without alt text" in p for p in problems)
+    assert any("'missing.html' does not resolve" in p for p in problems)
+    assert any("#nope not found" in p for p in problems)
+    assert any("loads https://cdn.x/a.js" in p for p in problems)
+
+
+def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(site.SiteError, match="no executed notebooks to render"):
+        site.build_site(tmp_path, tmp_path / "site", manifest=tmp_path / "none.csv")
+
+
+@NEED_BROWSER
+def test_site_in_headless_chromium(rendered: tuple[Path, list[Path]]) -> None:
+    assert BROWSER is not None, "CI is set: install Chromium (apt-get install -y chromium)"
+    site_dir, pages = rendered
+    doms = site.page_doms(pages, BROWSER)
+    assert all(isinstance(d, str) for d in doms.values()), doms
+    assert "Bars by source" in doms[pages[1]] and site.QUESTION in doms[pages[0]]
+    problems = [p for page, dom in doms.items() for p in site.audit_page(page, dom, site_dir)]
+    assert problems == []
