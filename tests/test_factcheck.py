@@ -226,3 +226,36 @@ def test_duty_avoidance_against_headline():
     assert out.loc["2025-01-01", "avoided_share"] == pytest.approx(1.0)
     with pytest.raises(fk.FactCheckError, match="complete year"):
         fk.duty_avoidance(duties, 25.0, baseline_year=2023, start="2025-01")
+
+
+# ---------------------------------------------------------------- share and rank verdicts
+
+
+@pytest.mark.parametrize(
+    "share,label",
+    [
+        (0.9, "reproduced"),
+        (0.55, "reproduced"),
+        (0.52, "close"),
+        (0.47, "close"),
+        (0.2, "not reproduced"),
+        (float("nan"), "not reproduced"),
+    ],
+)
+def test_share_verdict(share, label):
+    assert fk.share_verdict(share, threshold=0.5, band=0.05).label == label
+
+
+def test_share_verdict_rejects_bad_threshold():
+    with pytest.raises(fk.FactCheckError, match="threshold"):
+        fk.share_verdict(0.5, threshold=50)
+
+
+def test_rank_verdict():
+    first = pd.DataFrame({"partner_code": ["2010", "1220"], "rank": pd.array([1, 2], "Int64")})
+    second = pd.DataFrame({"partner_code": ["1220", "2010"], "rank": pd.array([1, 2], "Int64")})
+    assert fk.rank_verdict({"2024": first, "2025": first}, "2010").label == "reproduced"
+    v = fk.rank_verdict({"2024": first, "2025": second}, "2010")
+    assert v.label == "close" and "2025: rank 2" in v.reason
+    assert fk.rank_verdict({"2025": second}, "2010").label == "not reproduced"
+    assert "not ranked" in fk.rank_verdict({"x": second}, "5700").reason

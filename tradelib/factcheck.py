@@ -39,7 +39,9 @@ __all__ = [
     "month_figures",
     "pct_change",
     "precision_of",
+    "rank_verdict",
     "revision_table",
+    "share_verdict",
     "two_way_ranking",
     "verdict",
     "wide_flows",
@@ -443,3 +445,54 @@ def duty_avoidance(
     out["avoided_share"] = 1.0 - out["increase_pp"] / out["headline_pct"]
     out.index.name = "date"
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Verdicts for claims that are not a single printed number
+# --------------------------------------------------------------------------------------------
+
+
+def share_verdict(share: float, threshold: float = 0.5, band: float = 0.05) -> Verdict:
+    """Verdict for a "most of ..." claim from a measured share (0-1).
+
+    Reproduced when ``share >= threshold + band``, close when within ``band`` of the threshold
+    (the data cannot tell "most" from "about half"), not reproduced below that. A missing share
+    is not reproduced.
+    """
+    if not 0.0 <= threshold <= 1.0 or band < 0:
+        raise FactCheckError(
+            f"share_verdict: threshold must be in [0, 1] and band >= 0, got {threshold} and {band}."
+        )
+    if share is None or pd.isna(share):
+        return Verdict(NOT_REPRODUCED, float("nan"), "the share cannot be computed from data")
+    diff = float(share) - threshold
+    if diff >= band:
+        return Verdict(
+            REPRODUCED, diff, f"share {share:.0%} is above {threshold:.0%} by more than {band:.0%}"
+        )
+    if diff > -band:
+        return Verdict(CLOSE, diff, f"share {share:.0%} is within {band:.0%} of {threshold:.0%}")
+    return Verdict(NOT_REPRODUCED, diff, f"share {share:.0%} is below {threshold:.0%}")
+
+
+def rank_verdict(rankings: Mapping[str, pd.DataFrame], partner_code: str) -> Verdict:
+    """Verdict for "X is the primary partner" from :func:`two_way_ranking` tables.
+
+    Reproduced when the partner ranks first in every window given; close when it ranks first
+    in at least one; otherwise not reproduced. The reason lists the rank in each window.
+    """
+    if not rankings:
+        raise FactCheckError("rank_verdict: no ranking windows given.")
+    ranks: dict[str, object] = {}
+    for label, table in rankings.items():
+        row = table.loc[table["partner_code"] == partner_code, "rank"]
+        ranks[label] = row.iloc[0] if len(row) else pd.NA
+    firsts = [r for r in ranks.values() if not pd.isna(r) and int(r) == 1]
+    detail = "; ".join(
+        f"{k}: {'not ranked' if pd.isna(v) else f'rank {int(v)}'}" for k, v in ranks.items()
+    )
+    if len(firsts) == len(ranks):
+        return Verdict(REPRODUCED, 0.0, f"first in every window ({detail})")
+    if firsts:
+        return Verdict(CLOSE, float("nan"), f"first in some windows only ({detail})")
+    return Verdict(NOT_REPRODUCED, float("nan"), f"not first in any window ({detail})")
