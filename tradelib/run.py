@@ -194,7 +194,7 @@ def describe_failure(nb_path: Path, exc: BaseException) -> tuple[str, int | None
     where = f"cell {index}" if index is not None else "an injected cell"
     count = getattr(exc, "exec_count", None)
     if count is not None:
-        where += f" (In [{count}])"
+        where += f" (In [{count}] in the executed copy)"
     return f"{nb_path.name}, {where}: {ename}: {evalue}\n    source: {excerpt(source)}", index
 
 

@@ -1,0 +1,180 @@
+"""The run pipeline: partners, parameters, ordering, skipping, failure reports, summary.
+
+Orchestration is tested with a fake executor (no kernel). One test executes two tiny synthetic
+notebooks through papermill and the command line, end to end, to prove the integration.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from tradelib import cli, report, run, site
+from tradelib.errors import TradelibError
+
+
+def _nb(body: str, *, partner_specific: str | None = None) -> nbformat.NotebookNode:
+    """A tiny notebook: title, parameters cell, then ``body`` (one code cell per paragraph)."""
+    params = new_code_cell('PARTNER = "Mexico"\nSTART = "2010-01"\nEND = None\nVINTAGE = "latest"')
+    params.metadata["tags"] = ["parameters"]
+    cells = [new_markdown_cell("# 00 · Tiny\n\n**Question** Does the runner work?"), params]
+    cells += [new_code_cell(block) for block in body.split("\n\n")]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    if partner_specific:
+        nb.metadata["tradelib"] = {"partner_specific": partner_specific}
+    return nb
+
+
+def _write(folder: Path, name: str, nb: nbformat.NotebookNode) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(folder / name))
+    return folder / name
+
+
+def test_slugs_and_parameters() -> None:
+    assert run.slugify("Korea, South") == "korea-south"
+    with pytest.raises(TradelibError, match="cannot make a folder name"):
+        run.slugify(" ,, ")
+    assert run.build_parameters("Canada", None, None, None) == {"PARTNER": "Canada"}
+    assert run.build_parameters("China", "2015-01", "none", "2025-04") == {
+        "PARTNER": "China",
+        "START": "2015-01",
+        "END": None,
+        "VINTAGE": "2025-04",
+    }
+
+
+def test_partner_codes_resolve_when_the_data_layer_is_there() -> None:
+    import tradelib
+
+    if not hasattr(tradelib, "partner_code"):
+        pytest.skip("tradelib.partner_code not available yet")
+    assert run.partner_slug("1220") == run.partner_slug("Canada") == "canada"
+    assert run.partner_slug(5700) == "china"
+    assert run.same_partner("2010", "Mexico") and not run.same_partner("Canada", "Mexico")
+
+
+def test_list_notebooks_in_order_and_filtered(tmp_path: Path) -> None:
+    for name in ("03_c.ipynb", "01_a.ipynb", "02_b.ipynb", ".hidden.ipynb"):
+        _write(tmp_path, name, _nb("x = 1"))
+    assert [p.name for p in run.list_notebooks(tmp_path)] == [
+        "01_a.ipynb",
+        "02_b.ipynb",
+        "03_c.ipynb",
+    ]
+    assert [p.name for p in run.list_notebooks(tmp_path, ["02", "03_"])] == [
+        "02_b.ipynb",
+        "03_c.ipynb",
+    ]
+    with pytest.raises(run.NotebookRunError, match="no such folder"):
+        run.list_notebooks(tmp_path / "absent")
+
+
+def test_partner_specific_notebook_is_skipped(tmp_path: Path) -> None:
+    src = _write(tmp_path / "nb", "05_fact.ipynb", _nb("x = 1", partner_specific="Mexico"))
+    stale = _write(tmp_path / "out", "05_fact.ipynb", _nb("old = 1"))
+    plan = run.RunPlan([src], tmp_path / "out", {"PARTNER": "Canada"}, partner="Canada")
+    res = run.run_one(src, plan)
+    assert res.status == "skipped" and res.seconds == 0.0
+    assert "specific to Mexico" in res.message and "skipped for Canada" in res.message
+    assert not stale.exists(), "an output from an earlier run must not survive a skip"
+
+
+def test_describe_failure_names_notebook_cell_and_source(tmp_path: Path) -> None:
+    src = _write(tmp_path, "04_reg.ipynb", _nb("a = 1\n\nb = 1 / 0\nc = 2"))
+
+    class FakeError(Exception):
+        source = "b = 1 / 0\nc = 2"
+        exec_count = 3
+        ename = "ZeroDivisionError"
+        evalue = "division by zero"
+
+    message, index = run.describe_failure(src, FakeError())
+    assert index == 3
+    assert message.startswith(
+        "04_reg.ipynb, cell 3 (In [3] in the executed copy): ZeroDivisionError: division by zero"
+    )
+    assert "source: b = 1 / 0 | c = 2" in message
+
+
+def _fake_runner(src: Path, plan: run.RunPlan) -> run.NotebookResult:
+    """Picklable stand-in for run_one: fails notebooks whose name contains 'bad'."""
+    status = "failed" if "bad" in src.name else "ok"
+    return run.NotebookResult(src.name, status, 0.5, message="boom" if status == "failed" else "")
+
+
+def test_run_notebooks_keeps_order_and_summarises(tmp_path: Path) -> None:
+    paths = [
+        _write(tmp_path, n, _nb("x = 1")) for n in ("01_a.ipynb", "02_bad.ipynb", "03_c.ipynb")
+    ]
+    plan = run.RunPlan(paths, tmp_path / "out")
+    results = run.run_notebooks(plan, progress=False, runner=_fake_runner)
+    assert [(r.notebook, r.status) for r in results] == [
+        ("01_a.ipynb", "ok"),
+        ("02_bad.ipynb", "failed"),
+        ("03_c.ipynb", "ok"),
+    ]
+    table = run.summary_table(results)
+    assert table.splitlines()[0].split() == ["notebook", "seconds", "status"]
+    assert "02_bad.ipynb       0.5  failed" in table
+    assert "total" in table and "1.5" in table and table.rstrip().endswith("boom")
+    summary = run.write_summary(tmp_path / "out", results, {"PARTNER": "Mexico"}, "Mexico")
+    assert json.loads(summary.read_text())["results"][1]["status"] == "failed"
+
+
+def test_inplace_refuses_other_partners() -> None:
+    args = cli._build_parser().parse_args(["run", "--inplace", "--partner", "Canada", "--no-fetch"])
+    with pytest.raises(TradelibError, match="--inplace refreshes the committed notebooks"):
+        run.main(args)
+
+
+def test_end_to_end_with_papermill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two real executions: parameters injected, failure located, summary and site written."""
+    nb_dir = tmp_path / "notebooks"
+    ok = _nb(
+        "from tradelib import report\n\n"
+        "report.record('partner', PARTNER)\nreport.record('start', START)"
+    )
+    _write(nb_dir, "01_ok.ipynb", ok)
+    _write(nb_dir, "02_fails.ipynb", _nb("a = 1\n\nraise ValueError('bad month ' + PARTNER)"))
+    _write(nb_dir, "03_mexico_only.ipynb", _nb("x = 1", partner_specific="Mexico"))
+    out, site_dir = tmp_path / "output", tmp_path / "site"
+    argv = [
+        "run", "--partner", "Canada", "--start", "2015-01", "--no-fetch", "--no-build",
+        "--no-progress", "--notebooks", str(nb_dir), "--out", str(out), "--site-dir", str(site_dir),
+    ]  # fmt: skip
+    code = cli.main(argv)
+    captured = capsys.readouterr()
+    assert code == 1
+    slug = run.partner_slug("Canada")
+    assert report.read_metrics(out / slug / "01_ok.ipynb") == {
+        "partner": "Canada",
+        "start": "2015-01",
+    }
+    # cell 3 of the source notebook; In [4] because papermill adds the injected-parameters cell
+    assert "02_fails.ipynb, cell 3 (In [4] in the executed copy): ValueError: bad month Canada" in (
+        captured.out
+    )
+    assert "source: raise ValueError('bad month ' + PARTNER)" in captured.out
+    assert (
+        "03_mexico_only.ipynb is specific to Mexico by nature; skipped for Canada" in captured.out
+    )
+    assert "02_fails.ipynb" in captured.err  # named again in the closing error line
+    assert not (out / slug / "03_mexico_only.ipynb").exists()
+    # the committed (source) notebooks are untouched
+    assert nbformat.read(str(nb_dir / "01_ok.ipynb"), as_version=4).cells[2].outputs == []
+    summary = json.loads((out / slug / site.SUMMARY_FILE).read_text())
+    assert [r["status"] for r in summary["results"]] == ["ok", "failed", "skipped"]
+    assert summary["parameters"] == {"PARTNER": "Canada", "START": "2015-01"}
+    index = (site_dir / "index.html").read_text(encoding="utf-8")
+    assert "re-runs the notebooks for Canada" in index
+    assert (site_dir / "01_ok.html").is_file() and (site_dir / "02_fails.html").is_file()
