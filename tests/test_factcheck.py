@@ -259,3 +259,16 @@ def test_rank_verdict():
     assert v.label == "close" and "2025: rank 2" in v.reason
     assert fk.rank_verdict({"2025": second}, "2010").label == "not reproduced"
     assert "not ranked" in fk.rank_verdict({"x": second}, "5700").reason
+
+
+def test_avoidance_summary_uses_totals_not_monthly_means():
+    dates = pd.date_range("2024-01-01", "2025-04-01", freq="MS")
+    duties = pd.DataFrame({"date": dates, "duties_usd": 1.0, "imports_cons_usd": 100.0})
+    # March: 10 duties on 100 imports; April: 0 duties on 300 imports -> 10 / 400 = 2.5 %
+    duties.loc[duties["date"] == "2025-03-01", "duties_usd"] = 10.0
+    duties.loc[duties["date"] == "2025-04-01", ["duties_usd", "imports_cons_usd"]] = [0.0, 300.0]
+    s = fk.avoidance_summary(duties, 25.0, baseline_year=2024, start="2025-03", end="2025-04")
+    assert s["months"] == 2
+    assert s["effective_rate_pct"] == pytest.approx(2.5)
+    assert s["increase_pp"] == pytest.approx(1.5)
+    assert s["avoided_share"] == pytest.approx(1 - 1.5 / 25)

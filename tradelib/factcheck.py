@@ -31,6 +31,7 @@ __all__ = [
     "Claim",
     "FactCheckError",
     "Verdict",
+    "avoidance_summary",
     "best_verdict",
     "candidate_table",
     "check_claim",
@@ -496,3 +497,34 @@ def rank_verdict(rankings: Mapping[str, pd.DataFrame], partner_code: str) -> Ver
     if firsts:
         return Verdict(CLOSE, float("nan"), f"first in some windows only ({detail})")
     return Verdict(NOT_REPRODUCED, float("nan"), f"not first in any window ({detail})")
+
+
+def avoidance_summary(
+    duties: pd.DataFrame,
+    headline_pct: float,
+    *,
+    baseline_year: int,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+) -> dict[str, float]:
+    """One number per window for :func:`duty_avoidance`: totals, not an average of months.
+
+    The window's effective rate is total duties / total imports for consumption from ``start``
+    to ``end`` (inclusive months); ``avoided_share = 1 - (rate - baseline rate) / headline``.
+    """
+    monthly = duty_avoidance(
+        duties, headline_pct, baseline_year=baseline_year, start=start, end=end
+    )
+    if monthly.empty:
+        raise FactCheckError(f"avoidance_summary: no duty data between {start} and {end}.")
+    d = duties.set_index("date").sort_index().loc[monthly.index]
+    rate = 100.0 * d["duties_usd"].sum() / d["imports_cons_usd"].sum()
+    base = float(monthly["baseline_rate_pct"].iloc[0])
+    return {
+        "months": float(len(monthly)),
+        "effective_rate_pct": float(rate),
+        "baseline_rate_pct": base,
+        "increase_pp": float(rate - base),
+        "headline_pct": float(headline_pct),
+        "avoided_share": float(1.0 - (rate - base) / headline_pct),
+    }
