@@ -21,7 +21,7 @@ import pandas as pd
 from tradelib import config
 
 #: Bump when a parser's output changes, to invalidate every cached table.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 
 def folder(source_id: str, vintage: str) -> Path:

@@ -53,7 +53,8 @@ def _read_excel_with(path: Path, required: list[str], code_col: str) -> tuple[pd
             cols = [str(c).strip() for c in head.columns]
             seen[sheet] = cols
             if all(c in cols for c in required):
-                df = pd.read_excel(book, sheet_name=sheet, dtype={code_col: str})
+                df = pd.read_excel(book, sheet_name=sheet, dtype={code_col: str},
+                                   keep_default_na=False, na_values=[""])
                 df.columns = [str(c).strip() for c in df.columns]
                 return df, sheet
     missing = {s: [c for c in required if c not in cols] for s, cols in seen.items()}
@@ -212,6 +213,8 @@ def parse_census_duties(path: str | Path, vintage: str) -> dict[str, pd.DataFram
 def _read_csv(path: Path, required: list[str], dtype: dict[str, str] | None = None,
               **kw) -> pd.DataFrame:
     _check_nonempty(path)
+    kw.setdefault("keep_default_na", False)
+    kw.setdefault("na_values", [""])
     try:
         df = pd.read_csv(path, dtype=dtype, **kw)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -341,7 +344,7 @@ def parse_bts_hs2_annual(path: str | Path, vintage: str) -> dict[str, pd.DataFra
 def parse_usitc(path: str | Path, vintage: str) -> dict[str, pd.DataFrame]:
     """USITC DataWeb extract by HS2 or HS4 with USMCA-claimed value.
 
-    Returns ``usitc``: date, partner_code, partner, level ("hs2"/"hs4"), hs (string code),
+    Returns ``hs2`` or ``hs4`` (by the file's level): date, partner_code, partner, level ("hs2"/"hs4"), hs (string code),
     imports_cons_usd, usmca_claimed_usd, usmca_share, vintage.
     """
     path = Path(path)
@@ -367,7 +370,7 @@ def parse_usitc(path: str | Path, vintage: str) -> dict[str, pd.DataFrame]:
     })
     out["level"] = out["level"].astype("str")
     out["vintage"] = vintage
-    return {"usitc": out}
+    return {level: out}
 
 
 def parse_budgetlab_monthly(path: str | Path, vintage: str) -> dict[str, pd.DataFrame]:

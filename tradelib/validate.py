@@ -201,6 +201,9 @@ SIMPLE_SCHEMAS: dict[str, pa.DataFrameSchema] = {
 }
 
 
+SIMPLE_SCHEMAS["hs2"] = SIMPLE_SCHEMAS["hs4"] = SIMPLE_SCHEMAS.pop("usitc")
+
+
 def validate_table(name: str, df: pd.DataFrame, source: str | Path) -> pd.DataFrame:
     """Validate a non-trade table with its schema (tables without one pass unchanged)."""
     schema = SIMPLE_SCHEMAS.get(name)
