@@ -355,3 +355,18 @@ def test_plots_return_figures_with_titles():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_leave_one_unit_out_and_panel_diagnostics():
+    df = simulate_panel(G=6, T=30, beta=-2.0, seed=21)
+    # make one unit pull the estimate: a huge effect only in s00
+    df.loc[df["section"] == "s00", "y"] += -5.0 * df.loc[df["section"] == "s00", "x"]
+    lo = M.leave_one_unit_out(df, "y", ["x"], "x", cov="cluster")
+    assert len(lo) == 6 and lo["dropped"].iloc[0] == "s00"
+    assert lo["change"].iloc[0] > 0.3  # dropping the outlying unit moves beta back up
+    res = M.fit_panel_fe(df, "y", ["x"])
+    pdg = M.panel_diagnostics(res, df).set_index("test")
+    assert abs(pdg.loc["residual autocorrelation, lag 1", "statistic"]) < 0.3  # iid errors
+    assert 0 <= pdg.loc["Pesaran CD", "p_value"] <= 1
+    with pytest.raises(M.ModelError, match="does not match"):
+        M.panel_diagnostics(res, df.iloc[:-5])

@@ -47,6 +47,7 @@ __all__ = [
     "fit_ols_hac",
     "fit_panel_fe",
     "wild_cluster_bootstrap",
+    "leave_one_unit_out",
     "webb_weights",
     "group_log_ratio",
     "fit_event_study_series",
@@ -54,6 +55,7 @@ __all__ = [
     "tidy",
     "elasticity_effect",
     "diagnostics",
+    "panel_diagnostics",
     "vif_table",
     "split_sample",
     "influence_table",
@@ -265,7 +267,7 @@ def panel_frame(
         if missing_r:
             raise ModelError(f"panel_frame: regressor lacks columns {sorted(missing_r)}.")
         reg = regressor[["date", unit, regressor_value]].copy()
-        reg["date"] = _month_index(pd.Index(reg["date"]), "panel_frame regressor").to_numpy()
+        reg["date"] = pd.DatetimeIndex(reg["date"]).to_period("M").to_timestamp()
         if reg.duplicated(["date", unit]).any():
             raise ModelError("panel_frame: regressor has more than one row per unit and month.")
         reg = reg.rename(columns={regressor_value: "rate"})
@@ -444,6 +446,33 @@ def fit_panel_fe(
     res.cov_name = name
     res.sample = sample_label(data[time])
     return res
+
+
+def leave_one_unit_out(
+    frame: pd.DataFrame,
+    y: str,
+    x: Sequence[str],
+    term: str,
+    *,
+    unit: str = "section",
+    time: str = "date",
+    cov: PanelCov = "driscoll-kraay",
+    lags: int = HORIZON,
+) -> pd.DataFrame:
+    """Re-estimate :func:`fit_panel_fe` dropping one unit at a time (influence of each unit).
+
+    Returns one row per dropped unit with the estimate of ``term``, its standard error and the
+    change from the full-sample estimate, largest absolute change first.
+    """
+    full = fit_panel_fe(frame, y, x, unit=unit, time=time, cov=cov, lags=lags).params[term]
+    rows = []
+    for u in sorted(frame[unit].unique()):
+        r = fit_panel_fe(frame[frame[unit] != u], y, x, unit=unit, time=time, cov=cov, lags=lags)
+        rows.append({"dropped": u, "estimate": float(r.params[term]), "se": float(r.bse[term]),
+                     "change": float(r.params[term] - full)})
+    out = pd.DataFrame(rows)
+    return out.reindex(out["change"].abs().sort_values(ascending=False).index).reset_index(
+        drop=True)
 
 
 def webb_weights(size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -645,13 +674,15 @@ def fit_did_series(
     skip: int = 0,
     lags: int | None = None,
     alpha: float = 0.05,
-) -> pd.DataFrame:
+    full: bool = False,
+) -> Any:
     """Average shift of a series after ``event``: ``y_t = a + s_{m(t)} + b·post_t + e_t``.
 
     Uses the ``pre`` months before the event and months ``skip`` .. ``post - 1`` after it
     (``skip`` drops a transition). With a log ratio, ``b`` is a difference-in-differences in log
     points. Newey–West errors with at least 12 lags (persistent monthly gaps). Returns a
-    one-row tidy table (term ``post``).
+    one-row tidy table (term ``post``), or ``(table, result)`` with ``full=True`` (for
+    :func:`diagnostics`).
     """
     s = _regular(pd.Series(series, dtype="float64"), "fit_did_series")
     rel = _rel_months(s.index, event)
@@ -665,7 +696,8 @@ def fit_did_series(
     X["post"] = (rel >= 0).astype("float64")
     frame = pd.concat([s.rename("y"), X[["post"]]], axis=1)
     res = fit_ols_hac(frame, "y", ["post"], lags=lags, extra=X.drop(columns="post"))
-    return tidy(res, model=f"DiD {pd.Timestamp(event):%Y-%m}", alpha=alpha, terms=["post"])
+    tab = tidy(res, model=f"DiD {pd.Timestamp(event):%Y-%m}", alpha=alpha, terms=["post"])
+    return (tab, res) if full else tab
 
 
 # --------------------------------------------------------------------------------------------
@@ -774,6 +806,50 @@ def diagnostics(res: Any, lb_lags: Sequence[int] = (12, 24)) -> pd.DataFrame:
     jb = jarque_bera(resid)
     rows.append(("Jarque–Bera", "", jb[0], jb[1], "normality of residuals"))
     return pd.DataFrame(rows, columns=["test", "detail", "statistic", "p_value", "checks"])
+
+
+def panel_diagnostics(res: Any, frame: pd.DataFrame, unit: str = "section",
+                      time: str = "date") -> pd.DataFrame:
+    """Residual checks for a :func:`fit_panel_fe` result (statistic, p_value where defined).
+
+    * mean within-unit residual autocorrelation at lags 1 and 12 (overlapping changes make it
+      large, which is why errors must allow serial correlation);
+    * mean pairwise correlation of residuals across units (common shocks left after the month
+      fixed effects; a reason for Driscoll–Kraay errors) and Pesaran's CD test of zero
+      cross-sectional dependence;
+    * Breusch–Pagan on the regressors of interest (not the dummies).
+
+    ``frame`` must be the frame the model was fitted on (same row filter).
+    """
+    from statsmodels.stats.diagnostic import het_breuschpagan
+
+    data = frame.dropna(subset=[res.model.endog_names]).sort_values([unit, time])
+    data = data.reset_index(drop=True)
+    if len(data) != len(res.resid):
+        raise ModelError("panel_diagnostics: frame does not match the fitted model's rows.")
+    e = pd.DataFrame({"unit": data[unit].to_numpy(), "time": data[time].to_numpy(),
+                      "e": np.asarray(res.resid)})
+    wide = e.pivot(index="time", columns="unit", values="e")
+    ac1 = float(np.nanmean([wide[c].autocorr(1) for c in wide.columns]))
+    ac12 = float(np.nanmean([wide[c].autocorr(12) for c in wide.columns]))
+    corr = wide.corr().to_numpy()
+    n_units = corr.shape[0]
+    iu = np.triu_indices(n_units, 1)
+    rho = corr[iu]
+    t_obs = wide.notna().sum().min()
+    cd = float(np.sqrt(2 * t_obs / (n_units * (n_units - 1))) * np.nansum(rho))
+    names = [n for n in res.model.exog_names if n == "const" or not _is_dummy_name(
+        n, res.model.exog_names)]
+    bp = het_breuschpagan(np.asarray(res.resid), res.model.exog[:, [res.model.exog_names.index(n)
+                                                                    for n in names]])
+    rows = [
+        ("residual autocorrelation, lag 1", "mean over units", ac1, np.nan),
+        ("residual autocorrelation, lag 12", "mean over units", ac12, np.nan),
+        ("cross-unit residual correlation", "mean pairwise", float(np.nanmean(rho)), np.nan),
+        ("Pesaran CD", "H0: no cross-sectional dependence", cd, float(2 * stats.norm.sf(abs(cd)))),
+        ("Breusch–Pagan", "regressors of interest", float(bp[0]), float(bp[1])),
+    ]
+    return pd.DataFrame(rows, columns=["test", "detail", "statistic", "p_value"])
 
 
 def vif_table(frame: pd.DataFrame, x: Sequence[str]) -> pd.DataFrame:
