@@ -115,10 +115,10 @@ def rendered(tmp_path: Path) -> tuple[Path, list[Path]]:
     manifest = tmp_path / "MANIFEST.csv"
     with manifest.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["source_id", "vintage", "file", "sha256"])
-        w.writerow(["census-country", "2025-04", "country.xlsx", "ab"])
-        w.writerow(["census-country", "2026-10", "country.xlsx", "cd"])
-        w.writerow(["fred-DEXMXUS", "2026-09", "DEXMXUS.csv", "ef"])
+        w.writerow(["source_id", "vintage", "file", "sha256", "retrieved_at"])
+        w.writerow(["census-country", "2025-04", "country.xlsx", "ab", "2026-10-01T09:00:00"])
+        w.writerow(["census-country", "2026-10", "country.xlsx", "cd", "2026-11-02T10:00:00"])
+        w.writerow(["fred-DEXMXUS", "2026-09", "DEXMXUS.csv", "ef", "2026-09-30T08:00:00"])
     pages = site.build_site(executed, tmp_path / "site", partner="Mexico", manifest=manifest)
     return tmp_path / "site", pages
 
@@ -168,6 +168,7 @@ def test_site_pages_and_index(rendered: tuple[Path, list[Path]]) -> None:
     assert '<a href="01_data.html">01 · The data</a>' in index
     assert "Which files feed the study?" in index
     assert "2025-04, 2026-10" in index and "fred-DEXMXUS" in index
+    assert "<td>2026-10</td><td>country.xlsx</td><td>2026-11-02</td>" in index
     assert "failed in this run" in index
     assert "05_check.ipynb: not run for Mexico" in index
     page = (site_dir / "02_trends.html").read_text(encoding="utf-8")

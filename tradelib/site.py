@@ -208,7 +208,12 @@ def vintages_table(rows: list[dict[str, str]]) -> list[dict[str, str]]:
         source = _pick(row, "source_id", "source")
         if not source:
             continue
-        entry = by_source.setdefault(source, {"vintages": set(), "files": set(), "origin": set()})
+        entry = by_source.setdefault(
+            source, {"vintages": set(), "files": set(), "origin": set(), "retrieved": set()}
+        )
+        retrieved = _pick(row, "retrieved_at", "fetched_at", "retrieved")
+        if retrieved:
+            entry["retrieved"].add(retrieved[:10])
         vintage = _pick(row, "vintage")
         if vintage:
             entry["vintages"].add(vintage)
@@ -228,6 +233,7 @@ def vintages_table(rows: list[dict[str, str]]) -> list[dict[str, str]]:
                 "vintages": ", ".join(vintages),
                 "latest": vintages[-1] if vintages else "",
                 "files": ", ".join(sorted(entry["files"])),
+                "retrieved": max(entry["retrieved"]) if entry["retrieved"] else "",
             }
         )
     return table
@@ -383,10 +389,11 @@ def _index_html(
     parts.append("<h2>Data vintages</h2>")
     if vintages:
         head = "<tr><th>source</th><th>vintages stored</th><th>newest (read by default)</th>"
-        head += "<th>files</th></tr>"
+        head += "<th>files</th><th>last retrieved</th></tr>"
         body = "".join(
             f"<tr><td>{esc(v['source'])}</td><td>{esc(v['vintages'])}</td>"
-            f"<td>{esc(v['latest'])}</td><td>{esc(v['files'])}</td></tr>"
+            f"<td>{esc(v['latest'])}</td><td>{esc(v['files'])}</td>"
+            f"<td>{esc(v['retrieved'])}</td></tr>"
             for v in vintages
         )
         parts.append(
