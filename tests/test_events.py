@@ -239,7 +239,7 @@ def test_window_means_and_before_after():
     s = pd.Series(np.arange(12, dtype="float64"), index=dates)
     b, a = E.window_means(s, "2020-05-15", months=3)
     assert (b, a) == (2.0, 6.0)  # Feb-Apr vs Jun-Aug
-    b2, a2 = E.window_means(s, "2020-05-15", months=3, skip_event_month=False)
+    _b2, a2 = E.window_means(s, "2020-05-15", months=3, skip_event_month=False)
     assert a2 == 5.0
     assert np.isnan(E.window_means(s, "2020-02-01", months=3)[0])  # window not observed
     panel = pd.DataFrame({"date": list(dates) * 2, "g": ["x"] * 12 + ["y"] * 12,
