@@ -340,6 +340,9 @@ def test_between_on_frames_and_series():
     assert tf.between(s, None, "2019-03").index[-1] == pd.Timestamp("2019-03-01")
     df = s.rename("v").reset_index().rename(columns={"index": "date"})
     assert len(tf.between(df, "2021-06", None)) == 7
+    assert len(tf.between(s, pd.Timestamp("2021-06-01"), pd.Timestamp("2021-08-01"))) == 3
+    with pytest.raises(TradelibError, match="YYYY"):
+        tf.between(s, "not a date", None)
     with pytest.raises(TradelibError, match="date"):
         tf.between(pd.DataFrame({"x": [1]}), "2020", None)
 

@@ -531,7 +531,7 @@ def two_way_ranking(
 # ---------------------------------------------------------------------------------------------
 
 
-def between(obj: pd.DataFrame | pd.Series, start: str | None, end: str | None):
+def between(obj: pd.DataFrame | pd.Series, start: object | None, end: object | None):
     """Keep rows with dates in [start, end] (month strings like ``"1985-01"``; None = open).
 
     Works on a frame with a ``date`` column or on a series/frame with a DatetimeIndex. ``end``
@@ -547,10 +547,24 @@ def between(obj: pd.DataFrame | pd.Series, start: str | None, end: str | None):
         )
     keep = np.ones(len(obj), dtype=bool)
     if start is not None:
-        keep &= dates >= pd.Period(start).start_time
+        keep &= dates >= _as_period(start).start_time
     if end is not None:
-        keep &= dates <= pd.Period(end).end_time
+        keep &= dates <= _as_period(end).end_time
     return obj[keep]
+
+
+def _as_period(value: object) -> pd.Period:
+    """``"2024"`` -> the year 2024, ``"2024-03"`` -> March 2024, a timestamp -> its month."""
+    if isinstance(value, pd.Period):
+        return value
+    if isinstance(value, (pd.Timestamp, np.datetime64)) or hasattr(value, "isoformat"):
+        return pd.Period(pd.Timestamp(value), freq="M")
+    try:
+        return pd.Period(str(value))
+    except ValueError as exc:
+        raise TransformError(
+            f"between: cannot read {value!r} as a period; use 'YYYY' or 'YYYY-MM'."
+        ) from exc
 
 
 def monthly_frame(trade: pd.DataFrame, partner_code: str) -> pd.DataFrame:
