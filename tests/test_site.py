@@ -10,6 +10,7 @@ import base64
 import csv
 import json
 import os
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -217,3 +218,47 @@ def test_site_in_headless_chromium(rendered: tuple[Path, list[Path]]) -> None:
     assert "Bars by source" in doms[pages[1]] and site.QUESTION in doms[pages[0]]
     problems = [p for page, dom in doms.items() for p in site.audit_page(page, dom, site_dir)]
     assert problems == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Launch and citation metadata agree with REPO_URL (the one place the repository URL lives)
+# ---------------------------------------------------------------------------------------------
+
+ROOT = site.TEMPLATE_DIR.parents[1]
+
+
+def test_citation_and_license() -> None:
+    yaml = pytest.importorskip("yaml")
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert cff["cff-version"] == "1.2.0"
+    assert cff["repository-code"] == site.REPO_URL
+    assert cff["license"] == "MIT"
+    assert cff["title"] and cff["authors"] and cff["references"]
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+
+
+def test_binder_installs_the_package() -> None:
+    post = ROOT / "binder" / "postBuild"
+    assert os.access(post, os.X_OK), "binder/postBuild must be executable"
+    text = post.read_text(encoding="utf-8")
+    assert "pip install --no-cache-dir -e ." in text and "python -m tradelib build" in text
+    runtime = (ROOT / "binder" / "runtime.txt").read_text(encoding="utf-8").strip()
+    major, minor = (int(x) for x in runtime.removeprefix("python-").split(".")[:2])
+    assert (major, minor) >= (3, 11)  # pyproject: requires-python >= 3.11
+
+
+def test_launch_links_everywhere_use_repo_url() -> None:
+    slug = site.repo_slug()
+    files = [ROOT / "README.md", *sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    pattern = re.compile(
+        r"(?:mybinder\.org/v2/gh|colab\.research\.google\.com/github)/([^/\s)\"']+/[^/\s)\"']+)"
+    )
+    found = 0
+    for path in files:
+        if not path.is_file():
+            continue
+        for m in pattern.finditer(path.read_text(encoding="utf-8")):
+            found += 1
+            assert m.group(1) == slug, f"{path.name}: launch link to {m.group(1)}, not {slug}"
+    if not found:
+        pytest.skip("no launch badges in README or notebooks yet")

@@ -1,0 +1,127 @@
+"""Benchmark the main job, ``python -m tradelib run``, cold and warm.
+
+* **cold**: an empty data folder (``TRADELIB_DATA`` points at a new temporary folder), so the run
+  copies every raw file from the mirror (or downloads it), parses, validates and caches it, then
+  executes every notebook and renders the site;
+* **warm**: the same command again on that data folder (raw files stored, parquet cache built).
+
+Executed notebooks and the site go to the temporary folder too, so nothing in the checkout
+changes. Prints a table of wall-clock seconds per phase and notebook and, with ``--json``, writes
+the measurements to a file.
+
+Usage::
+
+    python bench/bench_run.py                      # Mexico, the mirror found by tradelib.config
+    python bench/bench_run.py --partner Canada --jobs 2 --json bench-results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_WARM_SECONDS = 180.0
+
+
+def run_job(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Run ``python -m tradelib run`` once with data, outputs and site under ``workdir``."""
+    env = dict(os.environ, TRADELIB_DATA=str(workdir / "data"))
+    cmd = [
+        sys.executable, "-m", "tradelib", "run",
+        "--partner", args.partner,
+        "--out", str(workdir / "output"),
+        "--site-dir", str(workdir / "site"),
+        "--jobs", str(args.jobs),
+        "--no-progress",
+    ]  # fmt: skip
+    if args.mirror:
+        cmd += ["--mirror", args.mirror]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    total = time.perf_counter() - start
+    notebooks = {}
+    for line in proc.stdout.splitlines():
+        m = re.match(r"^(\S+\.ipynb)\s+([\d.]+|-)\s+(ok|failed|skipped)\s*$", line)
+        if m:
+            secs = None if m.group(2) == "-" else float(m.group(2))
+            notebooks[m.group(1)] = {"seconds": secs, "status": m.group(3)}
+    elapsed = re.search(r"^elapsed: ([\d.]+) s$", proc.stdout, flags=re.MULTILINE)
+    notebooks_and_site = float(elapsed.group(1)) if elapsed else None
+    return {
+        "exit_code": proc.returncode,
+        "total_seconds": round(total, 1),
+        "notebooks_and_site_seconds": notebooks_and_site,
+        "data_seconds": round(total - notebooks_and_site, 1) if notebooks_and_site else None,
+        "notebooks": notebooks,
+        "stderr_tail": proc.stderr.strip().splitlines()[-5:] if proc.returncode else [],
+    }
+
+
+def report(results: dict[str, dict[str, Any]]) -> str:
+    """A plain-text table of the cold and warm measurements."""
+    names = sorted({n for r in results.values() for n in r["notebooks"]})
+    width = max([len("notebooks + site")] + [len(n) for n in names])
+    lines = [f"{'':<{width}}  {'cold s':>8}  {'warm s':>8}"]
+
+    def cell(value: Any) -> str:
+        return f"{value:8.1f}" if isinstance(value, int | float) else f"{'-':>8}"
+
+    for label, key in (("total", "total_seconds"), ("data (fetch+build)", "data_seconds"),
+                       ("notebooks + site", "notebooks_and_site_seconds")):  # fmt: skip
+        lines.append(
+            f"{label:<{width}}  {cell(results['cold'][key])}  {cell(results['warm'][key])}"
+        )
+    for n in names:
+        c = results["cold"]["notebooks"].get(n, {})
+        w = results["warm"]["notebooks"].get(n, {})
+        status = w.get("status", c.get("status", ""))
+        lines.append(f"{n:<{width}}  {cell(c.get('seconds'))}  {cell(w.get('seconds'))}  {status}")
+    warm = results["warm"]["total_seconds"]
+    verdict = "meets" if warm < TARGET_WARM_SECONDS else "misses"
+    lines.append(f"warm run {warm:.1f} s {verdict} the {TARGET_WARM_SECONDS:.0f} s target")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print (and optionally save) the results."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--partner", default="Mexico")
+    p.add_argument("--jobs", type=int, default=1, help="notebooks executed at the same time")
+    p.add_argument("--mirror", help="mirror folder (default: tradelib's own resolution)")
+    p.add_argument("--json", help="write the measurements to this file")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = p.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="tradelib-bench-"))
+    try:
+        results = {"cold": run_job(workdir, args), "warm": run_job(workdir, args)}
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    meta = {
+        "partner": args.partner,
+        "jobs": args.jobs,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    print(json.dumps(meta))
+    print(report(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(meta | results, indent=1), encoding="utf-8")
+    return max(r["exit_code"] for r in results.values())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
