@@ -272,3 +272,24 @@ def test_avoidance_summary_uses_totals_not_monthly_means():
     assert s["effective_rate_pct"] == pytest.approx(2.5)
     assert s["increase_pp"] == pytest.approx(1.5)
     assert s["avoided_share"] == pytest.approx(1 - 1.5 / 25)
+
+
+def test_scorecard_copies_level_verdicts_to_each_rounding_option():
+    a = fk.wide_flows(long_trade("2010", "Mexico", EXPORTS, IMPORTS))
+    cands = fk.candidate_table([({"definition": "A"}, a)], "2025-01")
+    deficit = fk.Claim("deficit", "d", "14.3", "$bn", "balance_bn", 0.5, sign=-1.0)
+    growth = fk.Claim("imports", "i", "9.50", "%", "imports_yoy_pct", 0.5)
+    card = fk.scorecard(
+        {
+            "deficit": fk.check_claim(deficit, cands),
+            "imports": fk.check_claim(growth, cands),
+        }
+    )
+    assert set(card.index.get_level_values("growth_inputs")) == {"exact $M", "rounded to $0.1bn"}
+    assert (card["deficit"] == "reproduced").all()  # -14.31 rounds to -14.3
+    # 41610 / 38000 is 9.50 %; from rounded inputs 41.6 / 38.0 it is 9.47 %
+    assert card.loc[("A", "exact $M"), "claims_reproduced"] == 2
+    assert card.loc[("A", "rounded to $0.1bn"), "claims_reproduced"] == 1
+    assert card.loc[("A", "rounded to $0.1bn"), "imports"] == "close"
+    with pytest.raises(fk.FactCheckError, match="no checked"):
+        fk.scorecard({})

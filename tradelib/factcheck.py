@@ -42,6 +42,7 @@ __all__ = [
     "precision_of",
     "rank_verdict",
     "revision_table",
+    "scorecard",
     "share_verdict",
     "two_way_ranking",
     "verdict",
@@ -528,3 +529,38 @@ def avoidance_summary(
         "headline_pct": float(headline_pct),
         "avoided_share": float(1.0 - (rate - base) / headline_pct),
     }
+
+
+def scorecard(checked: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Definition-by-claim verdicts from several :func:`check_claim` tables.
+
+    ``checked`` maps a claim key to its table. A level figure (``growth_inputs == "-"``) does
+    not depend on how growth inputs are rounded, so its verdict is copied to every rounding
+    option of the same definition. Candidates with no value are left out. Returns one row per
+    ``(definition, growth_inputs)``, one column per claim, and ``claims_reproduced``.
+    """
+    if not checked:
+        raise FactCheckError("scorecard: no checked claims given.")
+    parts = []
+    for key, table in checked.items():
+        t = table.dropna(subset=["value"])[["definition", "growth_inputs", "verdict"]].copy()
+        t["claim_key"] = key
+        parts.append(t)
+    long = pd.concat(parts, ignore_index=True)
+    options = sorted(set(long["growth_inputs"]) - {"-"}) or ["-"]
+    level = long["growth_inputs"] == "-"
+    expanded = [long.loc[~level]]
+    for opt in options:
+        expanded.append(long.loc[level].assign(growth_inputs=opt))
+    long = pd.concat(expanded, ignore_index=True)
+    wide = long.pivot_table(
+        index=["definition", "growth_inputs"],
+        columns="claim_key",
+        values="verdict",
+        aggfunc="first",
+        observed=True,
+    )
+    wide = wide.reindex(columns=list(checked))
+    wide.columns.name = None
+    wide["claims_reproduced"] = (wide == REPRODUCED).sum(axis=1).astype("int64")
+    return wide.sort_values("claims_reproduced", ascending=False, kind="stable")
