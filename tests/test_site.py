@@ -161,9 +161,27 @@ def test_offline_images_and_remote_references() -> None:
     assert site.remote_references("<style>@import url('https://fonts.x/css');</style>")
 
 
+def test_notebook_links_become_page_links() -> None:
+    page = (
+        '<a href="02_trends.ipynb">a</a> <a href="../notebooks/03_x.ipynb#Data">b</a> '
+        '<a href="https://github.com/o/r/blob/main/notebooks/04.ipynb">c</a>'
+    )
+    out = site.notebook_links_to_pages(page)
+    assert '<a href="02_trends.html">a</a>' in out
+    assert '<a href="03_x.html#Data">b</a>' in out
+    assert 'href="https://github.com/o/r/blob/main/notebooks/04.ipynb"' in out
+
+
 def test_site_pages_and_index(rendered: tuple[Path, list[Path]]) -> None:
     site_dir, pages = rendered
-    assert [p.name for p in pages] == ["index.html", "01_data.html", "02_trends.html"]
+    assert [p.name for p in pages] == [
+        "index.html",
+        "05_check.html",
+        "01_data.html",
+        "02_trends.html",
+    ]
+    skipped = (site_dir / "05_check.html").read_text(encoding="utf-8")
+    assert "not run for Mexico" in skipped and "specific to Mexico" in skipped
     index = (site_dir / "index.html").read_text(encoding="utf-8")
     assert site.QUESTION in index
     assert '<a href="01_data.html">01 · The data</a>' in index
@@ -171,7 +189,7 @@ def test_site_pages_and_index(rendered: tuple[Path, list[Path]]) -> None:
     assert "2025-04, 2026-10" in index and "fred-DEXMXUS" in index
     assert "<td>2026-10</td><td>country.xlsx</td><td>2026-11-02</td>" in index
     assert "failed in this run" in index
-    assert "05_check.ipynb: not run for Mexico" in index
+    assert '<a href="05_check.html">05_check</a>: not run for Mexico' in index
     page = (site_dir / "02_trends.html").read_text(encoding="utf-8")
     assert 'alt="Line of the balance"' in page
     assert '<a href="01_data.html">← 01 · The data</a>' in page
@@ -215,7 +233,7 @@ def test_site_in_headless_chromium(rendered: tuple[Path, list[Path]]) -> None:
     site_dir, pages = rendered
     doms = site.page_doms(pages, BROWSER)
     assert all(isinstance(d, str) for d in doms.values()), doms
-    assert "Bars by source" in doms[pages[1]] and site.QUESTION in doms[pages[0]]
+    assert "Bars by source" in doms[pages[2]] and site.QUESTION in doms[pages[0]]
     problems = [p for page, dom in doms.items() for p in site.audit_page(page, dom, site_dir)]
     assert problems == []
 

@@ -202,8 +202,13 @@ def execute_with_papermill(
     src: Path, dst: Path, parameters: dict[str, Any], timeout: int, kernel: str
 ) -> None:
     """Execute ``src`` into ``dst`` with papermill, injecting ``parameters``; cwd = src's folder."""
+    import logging
+
     import papermill as pm
 
+    # papermill logs a warning for every parameters-cell line it cannot type (e.g. a list followed
+    # by a comment); those lines are still used as written, so the warning is noise here.
+    logging.getLogger("papermill.translators").setLevel(logging.ERROR)
     dst.parent.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(
         str(src),

@@ -293,6 +293,20 @@ def offline_images(page: str) -> str:
     return _IMG_TAG.sub(repl, page)
 
 
+_NB_LINK = re.compile(r"""href=(["'])(?!(?:[a-z][a-z0-9+.-]*:|//))([^"'#]*?)\.ipynb(#[^"']*)?\1""")
+
+
+def notebook_links_to_pages(page: str) -> str:
+    """Point relative links to notebooks (``02_x.ipynb#part``) at their pages (``02_x.html#part``)."""
+
+    def repl(m: re.Match[str]) -> str:
+        quote_char, target, fragment = m.group(1), m.group(2), m.group(3) or ""
+        name = Path(target).name  # notebooks/02_x.ipynb and ./02_x.ipynb both map to 02_x.html
+        return f"href={quote_char}{name}.html{fragment}{quote_char}"
+
+    return _NB_LINK.sub(repl, page)
+
+
 def remote_references(page: str) -> list[str]:
     """Excerpts of every tag or CSS import in ``page`` that would load something from the web."""
     found = [page[m.start() : m.start() + 120] for m in _REMOTE_REF.finditer(page)]
@@ -327,7 +341,7 @@ def render_notebook_html(nb: Any, nav: str = "", footer: str = "") -> str:
     body, _ = exporter.from_notebook_node(
         nb, resources={"tradelib_nav": nav, "tradelib_footer": footer}
     )
-    return offline_images(body)
+    return notebook_links_to_pages(offline_images(body))
 
 
 _INDEX_CSS = """
@@ -367,9 +381,10 @@ def _index_html(
         )
     skipped = [r for r in summary.get("results", []) if r.get("status") == "skipped"]
     for r in skipped:
+        stem = Path(str(r["notebook"])).stem
         items.append(
-            f'<li class="status-skipped">{esc(r["notebook"])}: not run for {esc(partner)}. '
-            f"{esc(r.get('message', ''))}</li>"
+            f'<li class="status-skipped"><a href="{esc(stem)}.html">{esc(stem)}</a>: not run for '
+            f"{esc(partner)}. {esc(r.get('message', ''))}</li>"
         )
     parts = [
         "<!DOCTYPE html>",
@@ -434,6 +449,27 @@ def _index_html(
     return "\n".join(parts)
 
 
+def _skipped_html(stem: str, partner: str, message: str) -> str:
+    """Page standing for a notebook that was not run for this partner (keeps links working)."""
+    esc = html.escape
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{esc(stem)}: not run for {esc(partner)}</title>",
+            f"<style>{_INDEX_CSS}</style></head><body><main>",
+            _nav([("index.html", "Index")]),
+            f"<h1>{esc(stem)}</h1>",
+            f"<p>This notebook was not run for {esc(partner)}. {esc(message)}</p>",
+            (
+                "<p>Read it in the site rendered for the partner it is written for, or run "
+                "<code>python -m tradelib run --partner &lt;that partner&gt;</code>.</p>"
+            ),
+            "</main></body></html>",
+        ]
+    )
+
+
 def executed_notebooks(executed_dir: Path) -> list[Path]:
     """The executed notebooks in a folder, in file-name order."""
     return sorted(p for p in executed_dir.glob("*.ipynb") if not p.name.startswith("."))
@@ -470,18 +506,25 @@ def build_site(
     infos = [notebook_info(nb, p.stem) for p, nb in loaded]
     footer = _footer(partner, built)
     written: list[Path] = []
+    summary = read_run_summary(executed_dir)
     index = out_dir / "index.html"
     index.write_text(
         _index_html(
             infos,
             partner=partner,
             vintages=vintages_table(read_manifest(Path(manifest))),
-            summary=read_run_summary(executed_dir),
+            summary=summary,
             built=built,
         ),
         encoding="utf-8",
     )
     written.append(index)
+    for r in summary.get("results", []):
+        stem = Path(str(r.get("notebook", ""))).stem
+        if r.get("status") == "skipped" and stem and stem not in {i.stem for i in infos}:
+            target = out_dir / f"{stem}.html"
+            target.write_text(_skipped_html(stem, partner, str(r.get("message", ""))), "utf-8")
+            written.append(target)
     for i, ((path, nb), info) in enumerate(zip(loaded, infos)):
         links = [("index.html", "Index")]
         if i > 0:
