@@ -82,6 +82,13 @@ def test_shade_eras_keeps_limits_and_labels_visible_eras():
     # two boundaries inside the window: 1994-01 and 2020-07
     assert len(ax.lines) == 1 + 2
     plt.close(fig)
+    # the start of the first era is where the data begin, not an era boundary: no line there
+    fig, ax = plt.subplots()
+    idx = pd.date_range("1985-01-01", "1999-12-01", freq="MS")
+    ax.plot(idx, range(len(idx)))
+    plot.shade_eras(ax)
+    assert len(ax.lines) == 1 + 1
+    plt.close(fig)
 
 
 def test_shade_shocks_skips_windows_outside_axis():

@@ -205,10 +205,12 @@ def shade_eras(
     Call it after plotting the data (it uses the current x-limits and does not change them).
     """
     lo, hi = ax.get_xlim()
+    eras = tuple(eras)
+    first = eras[0] if eras else None  # the first era's start is the data's start, not a boundary
     for i, (w, a, b) in enumerate(_spans(ax, eras, xunit)):
         if i % 2 == 1:
             ax.axvspan(a, b, color=_ERA_FILL, alpha=0.05, lw=0, zorder=0)
-        if a > lo:
+        if a > lo and w != first:
             ax.axvline(a, color=_ERA_FILL, lw=0.8, ls="--", alpha=0.6, zorder=1)
         if label:
             ax.text(
