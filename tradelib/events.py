@@ -730,3 +730,92 @@ def before_after(
                        pct_change=100.0 * (a - b) / b if b > 0 else float("nan"))
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def headline_rate(events: pd.DataFrame | None = None, start=None, end=None,
+                  freq: str = "MS") -> pd.Series:
+    """Highest headline additional US rate on any Mexican good, per period (percent).
+
+    The daily maximum over all measures (all-goods and sectoral), averaged within each
+    period: an upper bound for what a non-USMCA good in the most-hit product could pay on top
+    of MFN duties. Named ``headline_max_pct``.
+    """
+    daily = daily_rates(events if events is not None else load_events(), start, end)
+    out = daily.max(axis=1).resample(freq).mean()
+    out.index.name = "date"
+    return out.rename("headline_max_pct")
+
+
+def rate_comparison(
+    duties: pd.DataFrame,
+    budgetlab_monthly: pd.DataFrame,
+    budgetlab_daily: pd.DataFrame,
+) -> pd.DataFrame:
+    """Measured and statutory duty rates side by side, monthly, in percent.
+
+    Columns:
+
+    * ``partner_effective_pct``: calculated duties / imports for consumption for the partner in
+      ``duties`` (``tl.load_duties()``; Census estimates at entry);
+    * ``us_effective_pct``: Yale Budget Lab, Treasury customs receipts / goods imports, all
+      partners (cash receipts lag entries by weeks);
+    * ``us_statutory_pct``: Yale Budget Lab statutory import-weighted rate (2024 weights), all
+      partners, monthly mean of the daily series.
+
+    The statutory rate applies the schedule to every good as if no exemption were claimed; the
+    effective rates divide duties actually assessed or paid by all imports, so USMCA claims,
+    exemptions, non-stacking rules and trade shifting push them below it.
+    """
+    if duties["partner_code"].nunique() != 1:
+        raise EventsValidationError("rate_comparison: `duties` must hold a single partner.")
+    part = effective_rate(duties).rename("partner_effective_pct")
+    us = budgetlab_monthly.set_index("date")["effective_rate_pct"].astype("float64")
+    stat = budgetlab_daily.set_index("date")["statutory_etr"].astype("float64")
+    stat_m = (100.0 * stat.resample("MS").mean()).rename("us_statutory_pct")
+    out = pd.concat([part, us.rename("us_effective_pct"), stat_m], axis=1).sort_index()
+    out.index.name = "date"
+    return out
+
+
+def usmca_share(usitc: pd.DataFrame, partner_code: str = "2010",
+                chapters: Sequence[str] | None = None) -> pd.Series:
+    """Share (percent) of imports for consumption entered under a USMCA claim, monthly.
+
+    ``usitc`` has the ``tl.load_usitc()`` layout; ``chapters`` (HS2 codes as strings) limits
+    the products. The share is the ratio of sums (claimed value / imports), not a mean of
+    product shares. Named ``usmca_share_pct``.
+    """
+    df = usitc.loc[usitc["partner_code"] == partner_code]
+    if chapters is not None:
+        df = df.loc[df["hs"].str[:2].isin(list(chapters))]
+    if df.empty:
+        raise EventsValidationError(
+            f"usmca_share: no rows for partner {partner_code!r} and chapters {chapters!r}.")
+    g = df.groupby("date")[["usmca_claimed_usd", "imports_cons_usd"]].sum()
+    return (100.0 * g["usmca_claimed_usd"] / g["imports_cons_usd"]).rename("usmca_share_pct")
+
+
+def group_sections(
+    sections: pd.DataFrame,
+    focus: Sequence[str],
+    *,
+    value: str = "imports_usd",
+    other: str = "All other sections",
+) -> pd.DataFrame:
+    """Collapse a BTS section panel to the ``focus`` sections plus one "all other" group.
+
+    ``sections`` has the ``tl.load_transborder_sections()`` layout. Returns a wide DataFrame
+    indexed by ``date`` with one column per focus section and ``other``, in the units of
+    ``value``. Unknown focus names raise an error that lists the available sections.
+    """
+    known = set(sections["section"].unique())
+    missing = [f for f in focus if f not in known]
+    if missing:
+        raise EventsValidationError(
+            f"group_sections: {missing} not in the data; sections are {sorted(known)}.")
+    label = sections["section"].where(sections["section"].isin(list(focus)), other)
+    wide = (sections.assign(group=label).groupby(["date", "group"])[value].sum()
+            .unstack("group"))
+    wide = wide[[*focus, other]]
+    wide.columns.name = None
+    return wide
