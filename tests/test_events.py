@@ -247,3 +247,53 @@ def test_window_means_and_before_after():
     out = E.before_after(panel, "v", {"e": "2020-05-15"}, by="g", months=3)
     assert list(out["g"]) == ["x", "y"]
     assert out.loc[1, "change"] == 0 and out.loc[0, "pct_change"] == pytest.approx(200.0)
+
+
+def test_headline_rate_is_daily_max_over_measures(toy):
+    h = E.headline_rate(toy, "2020-03-01", "2020-12-31")
+    assert math.isclose(h.loc["2020-03-01"], 25 * 21 / 31)
+    assert h.loc["2020-07-01"] == 50  # steel 50 beats tomatoes 20
+    assert h.loc["2020-09-01"] == 20  # steel lifted, tomatoes remain
+    assert h.name == "headline_max_pct"
+
+
+def test_rate_comparison_aligns_three_series():
+    duties = _duties()
+    months = pd.date_range("2024-01-01", periods=3, freq="MS")
+    bl = pd.DataFrame({"date": months, "effective_rate_pct": [2.0, 2.5, 3.0]})
+    days = pd.date_range("2024-02-01", "2024-03-31", freq="D")
+    daily = pd.DataFrame({"date": days, "statutory_etr": np.where(days.month == 2, 0.1, 0.2)})
+    out = E.rate_comparison(duties, bl, daily)
+    assert list(out.columns) == ["partner_effective_pct", "us_effective_pct", "us_statutory_pct"]
+    assert out.loc["2024-02-01", "us_statutory_pct"] == pytest.approx(10.0)
+    assert np.isnan(out.loc["2024-01-01", "us_statutory_pct"])  # no daily data in January
+    assert out.loc["2024-03-01", "us_effective_pct"] == 3.0
+    with pytest.raises(E.EventsValidationError, match="single partner"):
+        E.rate_comparison(pd.concat([duties, duties.assign(partner_code="1220")]), bl, daily)
+
+
+def test_usmca_share_is_ratio_of_sums():
+    u = pd.DataFrame({
+        "date": pd.to_datetime(["2025-01-01"] * 3),
+        "partner_code": ["2010", "2010", "1220"],
+        "hs": ["72", "87", "72"],
+        "imports_cons_usd": [100.0, 300.0, 50.0],
+        "usmca_claimed_usd": [0.0, 240.0, 50.0],
+    })
+    assert E.usmca_share(u).iloc[0] == pytest.approx(60.0)
+    assert E.usmca_share(u, chapters=["87"]).iloc[0] == pytest.approx(80.0)
+    with pytest.raises(E.EventsValidationError, match="no rows"):
+        E.usmca_share(u, chapters=["01"])
+
+
+def test_group_sections_collapses_the_rest():
+    s = pd.DataFrame({
+        "date": pd.to_datetime(["2020-01-01"] * 3 + ["2020-02-01"] * 3),
+        "section": ["Base Metals & Articles", "Textiles & Apparel", "Mineral Products"] * 2,
+        "imports_usd": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+    })
+    wide = E.group_sections(s, ["Base Metals & Articles"])
+    assert list(wide.columns) == ["Base Metals & Articles", "All other sections"]
+    assert wide.loc["2020-02-01", "All other sections"] == 11.0
+    with pytest.raises(E.EventsValidationError, match="Textiles"):
+        E.group_sections(s, ["Vehicles"])
