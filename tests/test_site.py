@@ -144,6 +144,8 @@ def test_notebook_info_takes_title_and_question() -> None:
     info = site.notebook_info(nb, "04_x")
     assert info.title == "04 · Regression"
     assert info.summary == "What drives imports?"
+    nb.cells[0].source = "# 04 · R\n\n**Question.** Is it big? How big (in $bn) is it? More."
+    assert site.notebook_info(nb, "04_x").summary == "Is it big?"
     nb.cells[0].source = "# 05 · Plain\n\n" + site.badges_markdown("05.ipynb") + "\n\nA first line."
     assert site.notebook_info(nb, "05").summary == "A first line."
 

@@ -131,6 +131,11 @@ def test_real_notebooks_student_copies_in_sync(tmp_path: Path) -> None:
     assert teach.check_in_sync(NOTEBOOK_DIR, out) == []
     for path in written:
         src = nbformat.read(str(NOTEBOOK_DIR / path.name), as_version=4)
-        text = path.read_text(encoding="utf-8")
-        for line in teach.solution_lines(src):
-            assert line not in text, f"{path.name}: solution line leaked: {line!r}"
+        stu = nbformat.read(str(path), as_version=4)
+        text = "\n".join(c.source for c in stu.cells)
+        shared = "\n".join(c.source for c in src.cells if not teach.is_solution(c))
+        solutions = [c.source.strip() for c in src.cells if teach.is_solution(c)]
+        assert solutions, f"{path.name}: no solution cells in the source"
+        for sol in (s for s in solutions if s not in shared):
+            assert sol not in text, f"{path.name}: a solution cell leaked: {sol[:60]!r}"
+        assert not any(teach.is_solution(c) for c in stu.cells)

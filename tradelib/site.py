@@ -181,7 +181,13 @@ def notebook_info(nb: Any, stem: str) -> NotebookInfo:
             if text and not para.lstrip().startswith(("#", "[![", "<")):
                 summary = text
                 break
-    return NotebookInfo(stem=stem, title=title, summary=summary)
+    return NotebookInfo(stem=stem, title=title, summary=first_sentence(summary))
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (up to the first ``.``, ``?`` or ``!`` followed by a capital)."""
+    parts = re.split(r"(?<=[.?!])\s+(?=[A-Z\"“(])", text.strip(), maxsplit=1)
+    return parts[0] if parts else ""
 
 
 def read_manifest(path: Path) -> list[dict[str, str]]:
