@@ -181,13 +181,14 @@ def test_seasonal_naive_repeats_last_season():
     assert f.iloc[12:].tolist() == [12.0, 13.0]
 
 
+FAST = {"order": (0, 0, 0), "seasonal_order": (0, 1, 1, 12), "trend": "c"}
+
+
 def test_sarimax_forecast_has_ordered_intervals_and_sensible_level():
-    y = seasonal_series(96)
-    out, _res, info = fc.forecast_sarimax(
-        y, 12, order=(1, 0, 0), seasonal_order=(0, 1, 1, 12), return_result=True
-    )
+    y = seasonal_series(60)
+    out, _res, info = fc.forecast_sarimax(y, 12, return_result=True, **FAST)
     assert list(out.columns) == ["mean", "lower", "upper"]
-    assert out.index[0] == pd.Timestamp("2018-01-01")
+    assert out.index[0] == pd.Timestamp("2015-01-01")
     assert (out["lower"] < out["mean"]).all() and (out["mean"] < out["upper"]).all()
     # the trend continues roughly: next year's mean is near last year's mean + 6
     assert abs(out["mean"].mean() - (y.iloc[-12:].mean() + 6)) < 5
@@ -195,31 +196,78 @@ def test_sarimax_forecast_has_ordered_intervals_and_sensible_level():
 
 
 def test_log_forecast_stays_positive_and_rejects_nonpositive():
-    y = seasonal_series(72)
-    out = fc.forecast_ets(y, 6, log=True)
+    y = seasonal_series(48)
+    out = fc.forecast_ets(y, 6, log=True, trend=None)
     assert (out["lower"] > 0).all()
     with pytest.raises(fc.ForecastError, match="positive"):
         fc.forecast_sarimax(y - 1000, 3, log=True)
 
 
 def test_wider_interval_for_smaller_alpha():
-    y = seasonal_series(72)
-    a = fc.forecast_ets(y, 6, alpha=0.05)
-    b = fc.forecast_ets(y, 6, alpha=0.32)
+    y = seasonal_series(48)
+    a = fc.forecast_sarimax(y, 6, alpha=0.05, **FAST)
+    b = fc.forecast_sarimax(y, 6, alpha=0.32, **FAST)
     assert ((a["upper"] - a["lower"]) > (b["upper"] - b["lower"])).all()
 
 
 def test_sarimax_future_exog_shifts_forecast():
-    y = seasonal_series(84)
+    y = seasonal_series(60)
     x = pd.Series(0.0, index=y.index, name="x")
-    x.iloc[40:] = 1.0
+    x.iloc[30:] = 1.0
     y = y + 20 * x
     fut0 = pd.Series(0.0, index=fc.future_index(y.index[-1], 6), name="x")
-    lo = fc.forecast_sarimax(y, 6, exog=x, future_exog=fut0)
-    hi = fc.forecast_sarimax(y, 6, exog=x, future_exog=fut0 + 1.0)
+    lo = fc.forecast_sarimax(y, 6, exog=x, future_exog=fut0, **FAST)
+    hi = fc.forecast_sarimax(y, 6, exog=x, future_exog=fut0 + 1.0, **FAST)
     assert (hi["mean"] - lo["mean"]).mean() == pytest.approx(20, abs=4)
     with pytest.raises(fc.ForecastError, match="exogenous"):
-        fc.forecast_sarimax(y, 6, exog=x, future_exog=fut0.iloc[:3])
+        fc.forecast_sarimax(y, 6, exog=x, future_exog=fut0.iloc[:3], **FAST)
+
+
+def test_backtest_keeps_interval_bounds_and_scores_coverage():
+    y = seasonal_series(48)
+
+    def band(train, h):
+        m = fc.seasonal_naive(train, h)
+        return pd.DataFrame({"mean": m, "lower": m - 1e6, "upper": m + 1e6})
+
+    def tight(train, h):
+        m = fc.seasonal_naive(train, h)
+        return pd.DataFrame({"mean": m, "lower": m + 1e6, "upper": m + 2e6})
+
+    res = fc.backtest(
+        y,
+        {"wide": band, "wrong": tight, "point": fc.seasonal_naive_forecaster()},
+        horizon=3,
+        initial=40,
+    )
+    sc = fc.score_backtest(res)
+    assert sc.loc["wide", "coverage"] == 1.0
+    assert sc.loc["wrong", "coverage"] == 0.0
+    assert np.isnan(sc.loc["point", "coverage"])
+
+
+def test_simulated_paths_and_period_interval():
+    y = seasonal_series(60)
+    paths = fc.simulate_paths(y, 12, n_paths=200, seed=1, **FAST)
+    assert paths.shape == (12, 200)
+    assert paths.index[0] == pd.Timestamp("2015-01-01")
+    point = fc.forecast_sarimax(y, 12, **FAST)["mean"].sum()
+    iv = fc.period_interval(paths, "2015-01", "2015-12")
+    assert iv["lower"] < point < iv["upper"]
+    assert iv["mean"] == pytest.approx(point, rel=0.02)
+    # observed months are added to every path, simulated ones summed per path
+    known = pd.Series(1.0, index=pd.date_range("2014-11-01", periods=2, freq="MS"))
+    iv2 = fc.period_interval(paths, "2014-11", "2015-01", known=known)
+    assert iv2["months_observed"] == 2 and iv2["months_simulated"] == 1
+    assert iv2["mean"] == pytest.approx(2.0 + paths.iloc[0].mean())
+    with pytest.raises(fc.ForecastError, match="neither observed"):
+        fc.period_interval(paths, "2014-06", "2015-01")
+
+
+def test_tariff_semi_elasticity_matches_log_formula():
+    semi = fc.tariff_semi_elasticity(-2.0, base_rate_pct=4.0, change_pp=10.0)
+    assert semi * 10.0 == pytest.approx(-2.0 * (math.log(1.14) - math.log(1.04)))
+    assert fc.tariff_semi_elasticity(-2.0, 4.0, 0.0) == pytest.approx(-2.0 / 104.0)
 
 
 # ---------------------------------------------------------------- scenarios

@@ -46,6 +46,7 @@ __all__ = [
     "mae",
     "mase",
     "mase_scale",
+    "period_interval",
     "rmse",
     "rolling_origin_splits",
     "sarimax_forecaster",
@@ -54,7 +55,9 @@ __all__ = [
     "score_backtest",
     "seasonal_naive",
     "seasonal_naive_forecaster",
+    "simulate_paths",
     "smape",
+    "tariff_semi_elasticity",
     "trend_growth",
 ]
 
@@ -194,8 +197,9 @@ def backtest(
 
     Each forecaster is called as ``f(train, horizon)`` where ``train`` is a *copy* of the data up
     to and including the origin (it shares no memory with the full series) and must return
-    ``horizon`` values. The result is long: ``model, origin, date, h, actual, forecast, error,
-    scale``, where ``scale`` is the in-sample seasonal-naive MAE of that training window (the
+    ``horizon`` values, or a DataFrame with ``mean`` (and optionally ``lower``/``upper``
+    prediction bounds, which are kept). The result is long: ``model, origin, date, h, actual,
+    forecast, lower, upper, error, scale``, where ``scale`` is the in-sample seasonal-naive MAE of that training window (the
     MASE denominator), computed from the training window only.
     """
     y = _check_monthly(series, "backtest series")
@@ -212,7 +216,18 @@ def backtest(
         actual = y.loc[split.test].to_numpy()
         for name, f in forecasters.items():
             train = train_values.copy(deep=True)
-            pred = np.asarray(f(train, len(split.test)), dtype="float64").ravel()
+            raw = f(train, len(split.test))
+            lower = upper = np.full(len(split.test), np.nan)
+            if isinstance(raw, pd.DataFrame):
+                if "mean" not in raw.columns:
+                    raise ForecastError(
+                        f"forecaster {name!r} returned a DataFrame without a 'mean' column."
+                    )
+                if {"lower", "upper"} <= set(raw.columns):
+                    lower = raw["lower"].to_numpy(dtype="float64")
+                    upper = raw["upper"].to_numpy(dtype="float64")
+                raw = raw["mean"]
+            pred = np.asarray(raw, dtype="float64").ravel()
             if pred.shape[0] != len(split.test):
                 raise ForecastError(
                     f"forecaster {name!r} returned {pred.shape[0]} values for a "
@@ -227,6 +242,8 @@ def backtest(
                         "h": np.arange(1, len(split.test) + 1),
                         "actual": actual,
                         "forecast": pred,
+                        "lower": lower,
+                        "upper": upper,
                         "scale": scale,
                     }
                 )
@@ -298,11 +315,25 @@ def mase(actual: object, forecast: object, insample: object, m: int = 12) -> flo
     return mae(actual, forecast) / mase_scale(insample, m=m)
 
 
+def _coverage(g: pd.DataFrame) -> float:
+    """Share of actuals within ``lower``..``upper`` (NaN when there are no bounds)."""
+    if not {"lower", "upper"} <= set(g.columns):
+        return float("nan")
+    ok = g["lower"].notna() & g["upper"].notna()
+    if not ok.any():
+        return float("nan")
+    inside = (g.loc[ok, "actual"] >= g.loc[ok, "lower"]) & (
+        g.loc[ok, "actual"] <= g.loc[ok, "upper"]
+    )
+    return float(inside.mean())
+
+
 def score_backtest(results: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.DataFrame:
-    """Score :func:`backtest` output: ``n, MAE, RMSE, sMAPE, MASE`` per group in ``by``.
+    """Score :func:`backtest` output: ``n, MAE, RMSE, sMAPE, MASE, coverage`` per group in ``by``.
 
     MASE divides each absolute error by the scale of its own training window (no future data in
-    the scale), then averages.
+    the scale), then averages. ``coverage`` is the share of actuals inside the stored prediction
+    bounds (NaN for models without bounds).
     """
     needed = {"actual", "forecast", "scale", *by}
     missing = needed - set(results.columns)
@@ -321,6 +352,7 @@ def score_backtest(results: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.
                 "RMSE": rmse(a, f),
                 "sMAPE": smape(a, f),
                 "MASE": float(np.mean(np.abs(f - a) / g["scale"].to_numpy())),
+                "coverage": _coverage(g),
             }
         )
 
@@ -456,10 +488,10 @@ def forecast_sarimax(
 
 
 def sarimax_forecaster(**kwargs: object) -> Forecaster:
-    """A :func:`backtest` forecaster returning the SARIMAX point forecast (no exog)."""
+    """A :func:`backtest` forecaster returning the SARIMAX forecast with its interval (no exog)."""
 
-    def f(train: pd.Series, horizon: int) -> np.ndarray:
-        return forecast_sarimax(train, horizon, **kwargs)["mean"].to_numpy()
+    def f(train: pd.Series, horizon: int) -> pd.DataFrame:
+        return forecast_sarimax(train, horizon, **kwargs)
 
     return f
 
@@ -514,12 +546,85 @@ def forecast_ets(
 
 
 def ets_forecaster(**kwargs: object) -> Forecaster:
-    """A :func:`backtest` forecaster returning the ETS point forecast."""
+    """A :func:`backtest` forecaster returning the ETS forecast with its interval."""
 
-    def f(train: pd.Series, horizon: int) -> np.ndarray:
-        return forecast_ets(train, horizon, **kwargs)["mean"].to_numpy()
+    def f(train: pd.Series, horizon: int) -> pd.DataFrame:
+        return forecast_ets(train, horizon, **kwargs)
 
     return f
+
+
+def simulate_paths(
+    series: pd.Series,
+    horizon: int,
+    *,
+    method: str = "sarimax",
+    n_paths: int = 1000,
+    seed: int = 0,
+    log: bool = False,
+    **kwargs: object,
+) -> pd.DataFrame:
+    """Simulated future paths (months x paths) from a fitted SARIMAX or ETS model.
+
+    Shocks are drawn from the fitted model's Gaussian innovations, starting after the last
+    observation; parameters are held at their estimates (parameter uncertainty is not
+    included). With ``log=True`` the model is fitted to logs and paths are exponentiated.
+    Sums of paths over months give intervals for totals such as a calendar year (see
+    :func:`period_interval`), which the monthly intervals alone cannot.
+    """
+    if n_paths < 10:
+        raise ForecastError(f"simulate_paths: n_paths must be at least 10, got {n_paths}.")
+    if method == "sarimax":
+        _, res, _ = forecast_sarimax(series, horizon, log=log, return_result=True, **kwargs)
+    elif method == "ets":
+        _, res, _ = forecast_ets(series, horizon, log=log, return_result=True, **kwargs)
+    else:
+        raise ForecastError(f"simulate_paths: method must be 'sarimax' or 'ets', not {method!r}.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # index/frequency notes from statsmodels' simulate
+        sims = res.simulate(
+            nsimulations=horizon, anchor="end", repetitions=n_paths, rng=np.random.default_rng(seed)
+        )
+    arr = np.asarray(sims, dtype="float64").reshape(horizon, n_paths)
+    if log:
+        arr = np.exp(arr)
+    idx = future_index(series.index[-1], horizon)
+    return pd.DataFrame(arr, index=idx, columns=pd.RangeIndex(n_paths, name="path"))
+
+
+def period_interval(
+    paths: pd.DataFrame,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    *,
+    alpha: float = 0.05,
+    known: pd.Series | None = None,
+) -> dict[str, float]:
+    """Total over ``start``..``end`` of simulated paths: mean, median and a ``1 - alpha`` interval.
+
+    Months of the window already observed can be passed in ``known`` (a monthly series) and are
+    added to every path, so a calendar-year total can mix actual and simulated months. Raises if
+    a month of the window is neither observed nor simulated.
+    """
+    s, e = pd.Timestamp(start), pd.Timestamp(end)
+    months = pd.date_range(s, e, freq="MS")
+    obs = known.reindex(months).dropna() if known is not None else pd.Series(dtype="float64")
+    sim_months = months.difference(obs.index)
+    missing = sim_months.difference(paths.index)
+    if len(missing):
+        raise ForecastError(
+            f"period_interval: months {[f'{d:%Y-%m}' for d in missing[:3]]} are neither observed "
+            "nor simulated; extend the horizon or pass the observed months in known=."
+        )
+    totals = paths.loc[sim_months].sum(axis=0).to_numpy() + float(obs.sum())
+    return {
+        "mean": float(np.mean(totals)),
+        "median": float(np.median(totals)),
+        "lower": float(np.quantile(totals, alpha / 2)),
+        "upper": float(np.quantile(totals, 1 - alpha / 2)),
+        "months_observed": float(len(obs)),
+        "months_simulated": float(len(sim_months)),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -608,6 +713,22 @@ def scenario_paths(baseline: pd.DataFrame, scenarios: Sequence[Scenario]) -> pd.
     out = pd.concat(parts, ignore_index=True)
     out["scenario"] = out["scenario"].astype("string")
     return out
+
+
+def tariff_semi_elasticity(beta: float, base_rate_pct: float, change_pp: float) -> float:
+    """Convert an elasticity on ``log(1 + tariff)`` into log-imports per percentage point.
+
+    A constant-elasticity import demand ``log M = beta * log(1 + tau) + ...`` implies that moving
+    the tariff from ``base_rate_pct`` by ``change_pp`` points changes log imports by
+    ``beta * (log(1 + (base + change)/100) - log(1 + base/100))``; dividing by ``change_pp``
+    gives the value for :attr:`Scenario.tariff_semi_elasticity`.
+    """
+    if change_pp == 0:
+        return beta / (100.0 + base_rate_pct)  # the derivative at the base rate
+    new = base_rate_pct + change_pp
+    if new <= -100 or base_rate_pct <= -100:
+        raise ForecastError("tariff rates must stay above -100 %.")
+    return beta * (math.log1p(new / 100.0) - math.log1p(base_rate_pct / 100.0)) / change_pp
 
 
 # --------------------------------------------------------------------------------------------
