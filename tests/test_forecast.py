@@ -418,3 +418,22 @@ def test_exports_needed_arithmetic():
             target_year=2030,
             reduction=1.5,
         )
+
+
+def test_paired_ets_simulation_keeps_correlation():
+    rng = np.random.default_rng(5)
+    common = rng.normal(0, 0.05, 60)
+    t = np.arange(60)
+    base = np.exp(4 + 0.01 * t + 0.1 * np.sin(2 * np.pi * t / 12))
+    a = monthly(base * np.exp(common))
+    b = monthly(1.5 * base * np.exp(common + rng.normal(0, 0.005, 60)))
+    paths = fc.simulate_paired_ets({"a": a, "b": b}, 6, n_paths=300, seed=2, trend=None)
+    assert set(paths) == {"a", "b"} and paths["a"].shape == (6, 300)
+    assert (paths["a"] > 0).all().all()
+    # the shocks are shared, so the two series' simulated paths move together
+    corr = np.corrcoef(np.log(paths["a"].iloc[0]), np.log(paths["b"].iloc[0]))[0, 1]
+    assert corr > 0.8
+    q = fc.path_quantiles(paths["a"])
+    assert (q["lower"] < q["median"]).all() and (q["median"] < q["upper"]).all()
+    with pytest.raises(fc.ForecastError, match="other months"):
+        fc.simulate_paired_ets({"a": a, "b": b.iloc[1:]}, 6, n_paths=20, trend=None)

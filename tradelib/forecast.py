@@ -46,6 +46,7 @@ __all__ = [
     "mae",
     "mase",
     "mase_scale",
+    "path_quantiles",
     "period_interval",
     "rmse",
     "rolling_origin_splits",
@@ -55,6 +56,7 @@ __all__ = [
     "score_backtest",
     "seasonal_naive",
     "seasonal_naive_forecaster",
+    "simulate_paired_ets",
     "simulate_paths",
     "smape",
     "tariff_semi_elasticity",
@@ -590,6 +592,69 @@ def simulate_paths(
         arr = np.exp(arr)
     idx = future_index(series.index[-1], horizon)
     return pd.DataFrame(arr, index=idx, columns=pd.RangeIndex(n_paths, name="path"))
+
+
+def simulate_paired_ets(
+    series: Mapping[str, pd.Series],
+    horizon: int,
+    *,
+    n_paths: int = 1000,
+    seed: int = 0,
+    log: bool = True,
+    **kwargs: object,
+) -> dict[str, pd.DataFrame]:
+    """Jointly simulated ETS paths for several series observed over the same months.
+
+    Each series gets its own ETS model (``forecast_ets`` options in ``kwargs``). Future errors
+    are a *paired bootstrap* of the fitted residuals: every path draws whole months of history
+    and uses that month's residual for every series, so the shocks keep their historical
+    correlation (exports and imports of an integrated supply chain move together). Returns
+    ``{name: months x paths}``; with ``log=True`` the models are fitted to logs and the paths
+    exponentiated. Parameter uncertainty is not included.
+    """
+    if n_paths < 10:
+        raise ForecastError(f"simulate_paired_ets: n_paths must be at least 10, got {n_paths}.")
+    if len(series) < 1:
+        raise ForecastError("simulate_paired_ets: no series given.")
+    checked = {k: _check_monthly(v, f"simulate_paired_ets[{k!r}]") for k, v in series.items()}
+    first = next(iter(checked.values()))
+    for k, v in checked.items():
+        if not v.index.equals(first.index):
+            raise ForecastError(
+                f"simulate_paired_ets: series {k!r} covers other months than the first series; "
+                "trim all series to the same months."
+            )
+    fits = {}
+    for k, v in checked.items():
+        _, res, _ = forecast_ets(v, horizon, log=log, return_result=True, **kwargs)
+        fits[k] = res
+    n_resid = min(len(np.asarray(r.resid)) for r in fits.values())
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_resid, size=(horizon, n_paths))
+    idx = future_index(first.index[-1], horizon)
+    out = {}
+    for k, res in fits.items():
+        resid = np.asarray(res.resid, dtype="float64")[-n_resid:]
+        sims = res.simulate(horizon, anchor="end", repetitions=n_paths, random_errors=resid[draws])
+        arr = np.asarray(sims, dtype="float64").reshape(horizon, n_paths)
+        out[k] = pd.DataFrame(
+            np.exp(arr) if log else arr, index=idx, columns=pd.RangeIndex(n_paths, name="path")
+        )
+    return out
+
+
+def path_quantiles(paths: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Monthly ``mean, median, lower, upper`` (a ``1 - alpha`` band) of simulated paths."""
+    if not 0 < alpha < 1:
+        raise ForecastError(f"alpha must be between 0 and 1, got {alpha}.")
+    return pd.DataFrame(
+        {
+            "mean": paths.mean(axis=1),
+            "median": paths.median(axis=1),
+            "lower": paths.quantile(alpha / 2, axis=1),
+            "upper": paths.quantile(1 - alpha / 2, axis=1),
+        }
+    )
 
 
 def period_interval(
