@@ -437,3 +437,22 @@ def test_paired_ets_simulation_keeps_correlation():
     assert (q["lower"] < q["median"]).all() and (q["median"] < q["upper"]).all()
     with pytest.raises(fc.ForecastError, match="other months"):
         fc.simulate_paired_ets({"a": a, "b": b.iloc[1:]}, 6, n_paths=20, trend=None)
+
+
+def test_difference_backtest_matches_direct_difference():
+    a = seasonal_series(48, seed=1) + 50
+    b = seasonal_series(48, seed=2)
+    f = {"sn": fc.seasonal_naive_forecaster()}
+    kw = {"horizon": 3, "initial": 36, "step": 3}
+    ba, bb, bd = fc.backtest(a, f, **kw), fc.backtest(b, f, **kw), fc.backtest(a - b, f, **kw)
+    d = fc.difference_backtest(ba, bb, bd, models=("sn", "sn"), name="components")
+    assert list(d.columns) == list(bd.columns)
+    assert (d["model"] == "components").all()
+    # seasonal naive is linear, so the difference of forecasts equals the forecast of differences
+    np.testing.assert_allclose(d["forecast"], bd["forecast"])
+    np.testing.assert_allclose(d["actual"], bd["actual"])
+    with pytest.raises(fc.ForecastError, match="not found"):
+        fc.difference_backtest(ba, bb, bd, models=("x", "sn"), name="c")
+    short = fc.backtest(a, f, horizon=3, initial=39, step=3)
+    with pytest.raises(fc.ForecastError, match="same origins"):
+        fc.difference_backtest(short, bb, bd, models=("sn", "sn"), name="c")

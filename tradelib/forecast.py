@@ -37,6 +37,7 @@ __all__ = [
     "Split",
     "annual_totals",
     "backtest",
+    "difference_backtest",
     "ets_forecaster",
     "exports_needed",
     "extend_annual",
@@ -254,6 +255,42 @@ def backtest(
     out["error"] = out["forecast"] - out["actual"]
     out["model"] = out["model"].astype("string")
     return out
+
+
+def difference_backtest(
+    minuend: pd.DataFrame,
+    subtrahend: pd.DataFrame,
+    target: pd.DataFrame,
+    *,
+    models: tuple[str, str],
+    name: str,
+) -> pd.DataFrame:
+    """Backtest of a difference (e.g. balance = exports - imports) built from two backtests.
+
+    ``minuend`` and ``subtrahend`` are :func:`backtest` results for the two components and
+    ``models`` names the model taken from each; ``target`` is a backtest of the difference
+    itself (any model), which supplies the actuals and the MASE scale for the same origins and
+    months. Returns rows in the :func:`backtest` layout under model ``name`` (no interval).
+    """
+    keys = ["origin", "date"]
+    a = minuend.loc[minuend["model"] == models[0]].set_index(keys)["forecast"]
+    b = subtrahend.loc[subtrahend["model"] == models[1]].set_index(keys)["forecast"]
+    if a.empty or b.empty:
+        raise ForecastError(f"difference_backtest: model {models} not found in the backtests.")
+    base = target.drop_duplicates(keys).set_index(keys)[["h", "actual", "scale"]]
+    diff = (a - b).dropna().rename("forecast")
+    out = base.join(diff, how="inner")
+    if len(out) != len(base):
+        raise ForecastError(
+            "difference_backtest: the component backtests do not cover the same origins and "
+            "months as the target; run them with the same horizon, initial origin and step."
+        )
+    out = out.reset_index()
+    out.insert(0, "model", pd.array([name] * len(out), dtype="string"))
+    out["lower"] = np.nan
+    out["upper"] = np.nan
+    out["error"] = out["forecast"] - out["actual"]
+    return out[list(target.columns)]
 
 
 # --------------------------------------------------------------------------------------------
