@@ -131,6 +131,16 @@ def test_run_notebooks_keeps_order_and_summarises(tmp_path: Path) -> None:
     assert json.loads(summary.read_text())["results"][1]["status"] == "failed"
 
 
+def test_default_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADELIB_JOBS", "3")
+    assert run.default_jobs() == 3
+    monkeypatch.setenv("TRADELIB_JOBS", "many")
+    with pytest.raises(TradelibError, match="TRADELIB_JOBS='many' is not a whole number"):
+        run.default_jobs()
+    monkeypatch.delenv("TRADELIB_JOBS")
+    assert 1 <= run.default_jobs() <= 2
+
+
 def test_inplace_refuses_other_partners() -> None:
     args = cli._build_parser().parse_args(["run", "--inplace", "--partner", "Canada", "--no-fetch"])
     with pytest.raises(TradelibError, match="--inplace refreshes the committed notebooks"):

@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,7 @@ class RunPlan:
     inplace: bool = False
     timeout: int = 600
     kernel: str = KERNEL_NAME
+    cell_progress: bool = False
 
 
 def excerpt(source: str, lines: int = 3, width: int = 100) -> str:
@@ -199,9 +200,17 @@ def describe_failure(nb_path: Path, exc: BaseException) -> tuple[str, int | None
 
 
 def execute_with_papermill(
-    src: Path, dst: Path, parameters: dict[str, Any], timeout: int, kernel: str
+    src: Path,
+    dst: Path,
+    parameters: dict[str, Any],
+    timeout: int,
+    kernel: str,
+    progress: bool = False,
 ) -> None:
-    """Execute ``src`` into ``dst`` with papermill, injecting ``parameters``; cwd = src's folder."""
+    """Execute ``src`` into ``dst`` with papermill, injecting ``parameters``; cwd = src's folder.
+
+    With ``progress`` a second progress bar counts the notebook's cells.
+    """
     import logging
 
     import papermill as pm
@@ -215,7 +224,11 @@ def execute_with_papermill(
         str(dst),
         parameters=parameters or None,
         kernel_name=kernel,
-        progress_bar=False,
+        progress_bar=(
+            {"leave": False, "position": 1, "desc": f"  {src.stem}", "file": sys.stderr}
+            if progress
+            else False
+        ),
         log_output=False,
         request_save_on_cell_execute=False,
         cwd=str(src.parent),
@@ -279,7 +292,9 @@ def run_one(src: Path, plan: RunPlan) -> NotebookResult:
         else:
             assert plan.out_dir is not None
             out = plan.out_dir / src.name
-            execute_with_papermill(src, out, plan.parameters, plan.timeout, plan.kernel)
+            execute_with_papermill(
+                src, out, plan.parameters, plan.timeout, plan.kernel, plan.cell_progress
+            )
     except Exception as exc:  # noqa: BLE001 - any failure is reported per notebook
         if plan.inplace:
             exc = _inplace_error(src, exc)
@@ -305,6 +320,7 @@ def run_notebooks(
     bar = tqdm(total=len(plan.notebooks), unit="nb", disable=not progress, file=sys.stderr)
     try:
         if jobs <= 1 or len(plan.notebooks) <= 1:
+            plan = replace(plan, cell_progress=progress)
             for src in plan.notebooks:
                 bar.set_description(src.stem)
                 res = runner(src, plan)
@@ -403,12 +419,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=int(os.environ.get("TRADELIB_JOBS", "1")),
-        help="notebooks executed at the same time (default 1, or $TRADELIB_JOBS)",
+        default=None,
+        help="notebooks executed at the same time (default: $TRADELIB_JOBS, else 2 when the "
+        "machine has 2 or more CPUs)",
     )
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
     parser.add_argument("--kernel", default=KERNEL_NAME, help="Jupyter kernel name")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def default_jobs() -> int:
+    """``$TRADELIB_JOBS`` if set, else 2 on a machine with 2+ CPUs (notebooks are single-threaded)."""
+    env = os.environ.get("TRADELIB_JOBS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError as exc:
+            raise TradelibError(f"TRADELIB_JOBS={env!r} is not a whole number; unset it") from exc
+    return min(2, os.cpu_count() or 1)
 
 
 def _prepare_data(args: argparse.Namespace) -> None:
@@ -457,7 +485,8 @@ def main(args: argparse.Namespace) -> int:
     where = "in place" if args.inplace else f"into {out_dir}"
     print(f"run: {len(notebooks)} notebooks for {partner} {where}", file=sys.stderr)
     t0 = time.perf_counter()
-    results = run_notebooks(plan, jobs=max(1, args.jobs), progress=not args.no_progress)
+    jobs = default_jobs() if args.jobs is None else max(1, args.jobs)
+    results = run_notebooks(plan, jobs=jobs, progress=not args.no_progress)
     if not args.inplace:
         write_summary(out_dir, results, params, partner)
     print(summary_table(results))
