@@ -110,8 +110,12 @@ def test_mark_events_accepts_mapping_pairs_and_frame():
     plot.mark_events(ax, {"A": "2000-01-01"})
     plot.mark_events(ax, [("2001-01-01", "B"), ("2030-01-01", "outside")])
     plot.mark_events(ax, pd.DataFrame({"date": ["2002-01-01"], "label": ["C"]}))
+    # the layout of data/tariff_events.csv: start_date + short_label
+    plot.mark_events(
+        ax, pd.DataFrame({"start_date": pd.to_datetime(["2003-01-01"]), "short_label": ["D"]})
+    )
     labels = [t.get_text().strip() for t in ax.texts]
-    assert labels == ["A", "B", "C"]
+    assert labels == ["A", "B", "C", "D"]
     with pytest.raises(TradelibError, match="date"):
         plot.mark_events(ax, pd.DataFrame({"when": ["2002-01-01"]}))
     plt.close(fig)

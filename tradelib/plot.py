@@ -258,17 +258,21 @@ def _event_pairs(events: Any) -> list[tuple[pd.Timestamp, str]]:
     """Normalise events to ``[(date, label), ...]``.
 
     Accepts a mapping ``{label: date}``, an iterable of ``(date, label)`` pairs, or a DataFrame
-    with a date column (``date`` or ``effective_date``) and a label column (``label``, ``event``,
+    with a date column (``date``, ``effective_date`` or ``start_date``, as in the authored
+    tariff-events table) and a label column (``label``, ``event``,
     ``short_label`` or ``name``).
     """
     if isinstance(events, pd.DataFrame):
-        date_col = next((c for c in ("date", "effective_date") if c in events.columns), None)
+        date_col = next(
+            (c for c in ("date", "effective_date", "start_date") if c in events.columns), None
+        )
         label_col = next(
             (c for c in ("short_label", "label", "event", "name") if c in events.columns), None
         )
         if date_col is None or label_col is None:
             raise PlotError(
-                "mark_events: the DataFrame needs a 'date' (or 'effective_date') column and a "
+                "mark_events: the DataFrame needs a 'date' (or 'effective_date'/'start_date') column "
+                "and a "
                 f"'label' (or 'short_label'/'event'/'name') column; it has {list(events.columns)}."
             )
         return [
