@@ -396,6 +396,46 @@ def _fe_design(
     return pd.concat(parts, axis=1)
 
 
+def _fe_codes(data: pd.DataFrame, fe: Sequence[str | Sequence[str]]) -> list[np.ndarray]:
+    """Integer codes (0..levels-1) of each fixed-effect spec (a column or a tuple of columns)."""
+    codes = []
+    for spec in fe:
+        cols = [spec] if isinstance(spec, str) else list(spec)
+        key = data[cols[0]] if len(cols) == 1 else data[cols].astype(str).agg("|".join, axis=1)
+        codes.append(pd.factorize(key, sort=True)[0])
+    return codes
+
+
+def _indicator(codes: np.ndarray) -> Any:
+    """Sparse levels-by-rows 0/1 matrix: ``D @ A`` sums the rows of ``A`` within each level."""
+    from scipy import sparse
+
+    n = len(codes)
+    return sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(int(codes.max()) + 1, n))
+
+
+def _demean(A: np.ndarray, codes: Sequence[np.ndarray], tol: float = 1e-13,
+            max_iter: int = 10_000) -> np.ndarray:
+    """Sweep out every set of fixed effects from the columns of ``A`` (alternating projections).
+
+    The result equals the residuals of least squares on the full set of dummies (Frisch–Waugh–
+    Lovell); one pass is exact for one set of effects or a balanced two-way panel, otherwise the
+    sweeps repeat until nothing changes.
+    """
+    A = np.array(A, dtype="float64", copy=True)
+    if A.ndim == 1:
+        A = A[:, None]
+    ind = [_indicator(c) for c in codes]
+    counts = [np.bincount(c) for c in codes]
+    for _ in range(max_iter):
+        before = A.copy()
+        for c, D, n in zip(codes, ind, counts):
+            A -= ((D @ A) / n[:, None])[c]
+        if np.max(np.abs(A - before)) <= tol * max(1.0, float(np.max(np.abs(before)))):
+            return A
+    raise ModelError("fixed effects: alternating projections did not converge; check the design.")
+
+
 def fit_panel_fe(
     frame: pd.DataFrame,
     y: str,
@@ -407,44 +447,62 @@ def fit_panel_fe(
     cov: PanelCov = "cluster",
     lags: int = HORIZON,
 ) -> Any:
-    """OLS with fixed effects (dummies) and errors suited to a panel with few units.
+    """OLS with fixed effects and errors suited to a panel with few units.
 
-    ``fe`` defaults to unit and time (each month) fixed effects. ``cov``:
+    ``fe`` defaults to unit and time (each month) fixed effects; they are swept out of ``y`` and
+    ``x`` (Frisch–Waugh–Lovell), which gives the same slopes and residuals as a regression with
+    every dummy at a fraction of the cost; small-sample factors count the absorbed effects in K.
+    ``cov``:
 
     * ``"cluster"``: cluster-robust by unit, CR1 factor G/(G-1)·(N-1)/(N-K), t(G-1) critical
-      values (statsmodels ``cov_type="cluster"``);
+      values (as statsmodels ``cov_type="cluster"`` on the dummy regression);
     * ``"driscoll-kraay"``: scores summed over units per month, then Newey–West over months
-      with ``lags`` (statsmodels ``"hac-groupsum"``); robust to common shocks; t(T-1).
+      with ``lags`` and factor N/(N-K) (statsmodels ``"hac-groupsum"``); robust to common
+      shocks; t(T-1).
 
-    The result carries ``.n_clusters``, ``.cov_name`` and ``.sample``.
+    The result (statsmodels, on the demeaned data) carries ``.n_clusters``, ``.cov_name``,
+    ``.sample`` and ``.k_fe`` (absorbed parameters, constant included).
     """
     fe = [unit, time] if fe is None else list(fe)
     fe_cols = [c for spec in fe for c in ([spec] if isinstance(spec, str) else spec)]
     _check_columns(frame, [y, *x, unit, time, *fe_cols], "fit_panel_fe")
     data = frame.dropna(subset=[y, *x]).sort_values([unit, time]).reset_index(drop=True)
-    X = _fe_design(data, x, fe)
-    endog = data[y].astype("float64")
+    if data.empty:
+        raise ModelError("fit_panel_fe: no complete rows.")
+    codes = _fe_codes(data, fe)
+    k_fe = 1 + sum(int(c.max()) for c in codes)
+    n, kx = len(data), len(x)
+    if n <= kx + k_fe:
+        raise ModelError(f"fit_panel_fe: {n} rows cannot identify {kx + k_fe} parameters.")
+    Xt = _demean(data[list(x)].to_numpy(dtype="float64"), codes)
+    yt = _demean(data[[y]].to_numpy(dtype="float64"), codes)[:, 0]
+    model = sm.OLS(pd.Series(yt, name=y), pd.DataFrame(Xt, columns=list(x)))
     groups = pd.factorize(data[unit], sort=True)[0]
-    model = sm.OLS(endog, X)
+    adj = (n - kx) / (n - kx - k_fe)  # statsmodels counts only x in K; add the absorbed effects
     if cov == "cluster":
-        res = model.fit(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": True,
-                                                     "df_correction": True}, use_t=True)
+        res = model.fit(cov_type="cluster",
+                        cov_kwds={"groups": groups, "use_correction": True, "df_correction": True},
+                        use_t=True)
         name = "cluster by " + unit + " (CR1, t(G-1))"
     elif cov == "driscoll-kraay":
         tcode = pd.factorize(data[time], sort=True)[0]
         res = model.fit(cov_type="hac-groupsum",
                         cov_kwds={"time": tcode, "maxlags": int(lags), "use_correction": "hac",
                                   "df_correction": False}, use_t=True)
-        res.df_resid_inference = int(tcode.max())  # T - 1
+        res._results.df_resid_inference = int(tcode.max())  # T - 1
         name = f"Driscoll–Kraay ({lags} lags, t(T-1))"
     else:
         raise ModelError(
             f"fit_panel_fe: cov must be 'cluster' or 'driscoll-kraay', not {cov!r}; for few "
             "treated clusters add wild_cluster_bootstrap."
         )
+    inner = res._results
+    inner.cov_params_default = inner.cov_params_default * adj
+    inner._cache.clear()  # bse, tvalues, pvalues are recomputed from the corrected covariance
     res.n_clusters = int(groups.max() + 1)
     res.cov_name = name
     res.sample = sample_label(data[time])
+    res.k_fe = k_fe
     return res
 
 
@@ -515,21 +573,28 @@ def wild_cluster_bootstrap(
         raise ModelError(f"wild_cluster_bootstrap: term {term!r} is not among x={list(x)}.")
     fe = [unit, time] if fe is None else list(fe)
     data = frame.dropna(subset=[y, *x]).sort_values([unit, time]).reset_index(drop=True)
-    X = _fe_design(data, x, fe)
-    others = X.drop(columns=[term]).to_numpy()
-    xt = _partial_out(others, X[[term]].to_numpy())[:, 0]
-    yt = _partial_out(others, data[[y]].to_numpy(dtype="float64"))[:, 0]
+    codes = _fe_codes(data, fe)
+    k_fe = 1 + sum(int(c.max()) for c in codes)
+    other_x = [c for c in x if c != term]
+    Xo = _demean(data[other_x].to_numpy(dtype="float64"), codes) if other_x else None
+
+    def partial(A: np.ndarray) -> np.ndarray:
+        At = _demean(A, codes)
+        return At if Xo is None else _partial_out(Xo, At)
+
+    xt = partial(data[[term]].to_numpy(dtype="float64"))[:, 0]
+    yt = partial(data[[y]].to_numpy(dtype="float64"))[:, 0]
     groups = pd.factorize(data[unit], sort=True)[0]
     G = int(groups.max() + 1)
-    n, k = X.shape
+    n, k = len(data), len(x) + k_fe
     c = G / (G - 1) * (n - 1) / (n - k)
     sxx = float(xt @ xt)
+    D = _indicator(groups)
 
     def tstats(Y: np.ndarray) -> np.ndarray:
         beta = (xt @ Y) / sxx
         E = Y - np.outer(xt, beta)
-        scores = np.zeros((G, Y.shape[1]))
-        np.add.at(scores, groups, xt[:, None] * E)
+        scores = D @ (xt[:, None] * E)
         se = np.sqrt(c * (scores**2).sum(axis=0)) / sxx
         return beta / se
 
@@ -537,7 +602,7 @@ def wild_cluster_bootstrap(
     # Under H0 (beta = 0) the restricted residuals are yt itself (FE/controls partialled out).
     rng = np.random.default_rng(seed)
     W = webb_weights((G, reps), rng)[groups]
-    Ystar = _partial_out(others, yt[:, None] * W)
+    Ystar = partial(yt[:, None] * W)
     tb = tstats(Ystar)
     p = float((np.abs(tb) >= abs(t0)).mean())
     return {"t_stat": t0, "p_value": p, "reps": int(reps), "n_clusters": G}
@@ -799,7 +864,7 @@ def diagnostics(res: Any, lb_lags: Sequence[int] = (12, 24)) -> pd.DataFrame:
     for L, row in zip(lb_lags, lb.itertuples()):
         rows.append(("Ljung–Box", f"{L} lags", row.lb_stat, row.lb_pvalue,
                      "residual autocorrelation"))
-    bp = het_breuschpagan(resid, res.model.exog)
+    bp = het_breuschpagan(resid, sm.add_constant(np.asarray(res.model.exog), has_constant="skip"))
     rows.append(("Breusch–Pagan", "all regressors", bp[0], bp[1], "heteroskedasticity"))
     cs = breaks_cusumolsresid(resid, ddof=int(res.df_model) + 1)
     rows.append(("CUSUM (OLS residuals)", "sup |B(t)|", cs[0], cs[1], "parameter stability"))
@@ -838,10 +903,8 @@ def panel_diagnostics(res: Any, frame: pd.DataFrame, unit: str = "section",
     rho = corr[iu]
     t_obs = wide.notna().sum().min()
     cd = float(np.sqrt(2 * t_obs / (n_units * (n_units - 1))) * np.nansum(rho))
-    names = [n for n in res.model.exog_names if n == "const" or not _is_dummy_name(
-        n, res.model.exog_names)]
-    bp = het_breuschpagan(np.asarray(res.resid), res.model.exog[:, [res.model.exog_names.index(n)
-                                                                    for n in names]])
+    bp = het_breuschpagan(np.asarray(res.resid), sm.add_constant(np.asarray(res.model.exog),
+                                                                 has_constant="add"))
     rows = [
         ("residual autocorrelation, lag 1", "mean over units", ac1, np.nan),
         ("residual autocorrelation, lag 12", "mean over units", ac12, np.nan),
