@@ -43,7 +43,7 @@ def _good() -> nbformat.NotebookNode:
     cells = [
         title,
         params,
-        new_code_cell("import tradelib as tl"),
+        new_code_cell(site.colab_install_cell() + "\n\nimport tradelib as tl"),
         fig,
         new_markdown_cell("## Summary\n\nIt works."),
         new_markdown_cell("## What's next\n\nNotebook 10."),
@@ -115,6 +115,14 @@ def test_partner_specific_notebook_must_say_so() -> None:
     assert any("specific to Mexico" in p for p in teach.check_structure(nb, PATH))
     nb.cells[0].source += "\n\nThis notebook is Mexico-specific by nature."
     assert teach.check_structure(nb, PATH) == []
+
+
+def test_install_cell_required_before_import() -> None:
+    nb = _good()
+    nb.cells[2].source = "import tradelib as tl"
+    assert any("no install cell for Colab" in p for p in teach.check_structure(nb, PATH))
+    nb.cells.insert(3, new_code_cell(site.colab_install_cell(), execution_count=3))
+    assert any("comes after tradelib is imported" in p for p in teach.check_structure(nb, PATH))
 
 
 def test_execution_order() -> None:

@@ -267,6 +267,36 @@ def execution_order_problems(nb: Any) -> list[str]:
     return []
 
 
+def install_problems(nb: Any) -> list[str]:
+    """The notebook must install tradelib where it is missing (Colab) before first importing it.
+
+    Expected: a code cell with ``tradelib.site.colab_install_cell()`` (``%pip install "tradelib @
+    git+<REPO_URL>"`` inside ``try: import tradelib / except ImportError``), at or before the first
+    cell that imports tradelib.
+    """
+    from tradelib.site import pip_install_spec
+
+    spec = pip_install_spec()
+    code = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    install = [i for i, src in code if spec in src and "pip install" in src]
+    imports = [
+        i
+        for i, src in code
+        if re.search(r"^\s*(?:import tradelib|from tradelib)", src, re.MULTILINE)
+    ]
+    if not install:
+        return [
+            (
+                f'no install cell for Colab (%pip install "{spec}" inside try/except '
+                "ImportError; see tradelib.site.colab_install_cell())"
+            )
+        ]
+    if imports and install[0] > imports[0]:
+        where = f"cell {install[0]}; tradelib is first imported in cell {imports[0]}"
+        return [f"the install cell comes after tradelib is imported ({where})"]
+    return []
+
+
 def check_structure(nb: Any, notebook_path: str | Path) -> list[str]:
     """Every way ``nb`` departs from the notebook conventions (empty list = conforms)."""
     from tradelib.site import binder_url, colab_url
@@ -296,6 +326,7 @@ def check_structure(nb: Any, notebook_path: str | Path) -> list[str]:
             f"metadata says the notebook is specific to {only_for}, but the title cell does not "
             "tell the reader so (say it is specific to that partner)"
         )
+    problems += install_problems(nb)
     params = parameters_cells(nb)
     if len(params) != 1:
         problems.append(f"{len(params)} cells are tagged 'parameters' (exactly one is required)")
