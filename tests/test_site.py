@@ -198,6 +198,17 @@ def test_site_pages_and_index(rendered: tuple[Path, list[Path]]) -> None:
     assert "tl-badge" in page and "mybinder.org/badge_logo.svg" not in page
 
 
+def test_index_links_other_partner_editions(tmp_path: Path) -> None:
+    executed = tmp_path / "out"
+    executed.mkdir()
+    nbformat.write(_executed("01_a", "01 · A", "Why?", "Bars"), str(executed / "01_a.ipynb"))
+    site.build_site(executed, tmp_path / "site" / "canada", partner="Canada", manifest=tmp_path)
+    site.build_site(executed, tmp_path / "site", partner="Mexico", manifest=tmp_path)
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert '<a href="canada/index.html">canada</a>' in index
+    assert site.audit_site(tmp_path / "site") == []
+
+
 def test_no_page_loads_anything_from_the_internet(rendered: tuple[Path, list[Path]]) -> None:
     site_dir, pages = rendered
     for page in pages:

@@ -369,8 +369,10 @@ def _index_html(
     vintages: list[dict[str, str]],
     summary: dict[str, Any],
     built: str,
+    editions: list[str] | None = None,
 ) -> str:
-    """The index page."""
+    """The index page (``editions``: sub-folders holding the site of another partner)."""
+    editions = editions or []
     esc = html.escape
     rows = {r["notebook"]: r for r in summary.get("results", [])}
     items = []
@@ -407,6 +409,9 @@ def _index_html(
             f"computed sentence, table and figure refers to {esc(partner)}.</p>"
         )
     parts += ["<h2>Notebooks</h2>", f'<ol class="notebooks">{"".join(items)}</ol>']
+    if editions:
+        links = ", ".join(f'<a href="{esc(slug)}/index.html">{esc(slug)}</a>' for slug in editions)
+        parts.append(f"<p>Also rendered for other partners: {links}.</p>")
     parts.append("<h2>Data vintages</h2>")
     if vintages:
         head = "<tr><th>source</th><th>vintages stored</th><th>newest (read by default)</th>"
@@ -521,6 +526,9 @@ def build_site(
             vintages=vintages_table(read_manifest(Path(manifest))),
             summary=summary,
             built=built,
+            editions=sorted(
+                d.name for d in out_dir.iterdir() if d.is_dir() and (d / "index.html").is_file()
+            ),
         ),
         encoding="utf-8",
     )
