@@ -188,3 +188,19 @@ def test_end_to_end_with_papermill(tmp_path: Path, capsys: pytest.CaptureFixture
     index = (site_dir / "index.html").read_text(encoding="utf-8")
     assert "re-runs the notebooks for Canada" in index
     assert (site_dir / "01_ok.html").is_file() and (site_dir / "02_fails.html").is_file()
+
+
+def test_inplace_refreshes_committed_copies(tmp_path: Path) -> None:
+    """--inplace: outputs written into the notebook itself, counts 1..n, failure located."""
+    good = _write(tmp_path, "01_good.ipynb", _nb("y = 2\n\nprint(PARTNER, y)"))
+    bad = _write(tmp_path, "02_bad.ipynb", _nb("z = 1\n\nz.missing_attribute"))
+    plan = run.RunPlan([good, bad], None, partner="Mexico", inplace=True, timeout=60)
+    results = run.run_notebooks(plan, jobs=1, progress=False)
+    assert [r.status for r in results] == ["ok", "failed"]
+    nb = nbformat.read(str(good), as_version=4)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert counts == [1, 2, 3]
+    assert nb.cells[3].outputs[0]["text"] == "Mexico 2\n"
+    assert "papermill" not in nb.metadata and "injected-parameters" not in str(nb)
+    assert results[1].cell_index == 3
+    assert "02_bad.ipynb, cell 3" in results[1].message and "AttributeError" in results[1].message
