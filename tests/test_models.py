@@ -304,6 +304,7 @@ def test_event_study_series_finds_step_and_not_before():
     did = M.fit_did_series(y, "2018-06-01", pre=36, post=12)
     assert did["estimate"].iloc[0] == pytest.approx(0.3, abs=0.03)
     assert did["ci_low"].iloc[0] > 0.2
+    assert 0 < did["se_conventional"].iloc[0] < 0.02
     with pytest.raises(M.ModelError, match="at least 24 months"):
         M.fit_event_study_series(y, "2018-06-01", window=(-20, 12), pre=36)
 

@@ -746,8 +746,9 @@ def fit_did_series(
     Uses the ``pre`` months before the event and months ``skip`` .. ``post - 1`` after it
     (``skip`` drops a transition). With a log ratio, ``b`` is a difference-in-differences in log
     points. Newey–West errors with at least 12 lags (persistent monthly gaps). Returns a
-    one-row tidy table (term ``post``), or ``(table, result)`` with ``full=True`` (for
-    :func:`diagnostics`).
+    one-row tidy table (term ``post``; ``se_conventional`` is the non-robust OLS error, a check
+    on HAC errors, which can be too small in short samples), or ``(table, result)`` with
+    ``full=True`` (for :func:`diagnostics`).
     """
     s = _regular(pd.Series(series, dtype="float64"), "fit_did_series")
     rel = _rel_months(s.index, event)
@@ -762,6 +763,8 @@ def fit_did_series(
     frame = pd.concat([s.rename("y"), X[["post"]]], axis=1)
     res = fit_ols_hac(frame, "y", ["post"], lags=lags, extra=X.drop(columns="post"))
     tab = tidy(res, model=f"DiD {pd.Timestamp(event):%Y-%m}", alpha=alpha, terms=["post"])
+    conventional = sm.OLS(res.model.endog, res.model.exog).fit()
+    tab["se_conventional"] = float(conventional.bse[list(res.params.index).index("post")])
     return (tab, res) if full else tab
 
 
