@@ -58,6 +58,20 @@ def test_usd_billions_formatter(musd, decimals, expected):
     plt.close(fig)
 
 
+def test_usd_billions_auto_decimals_keep_ticks_distinct():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [-28_000.0, -9_000.0])
+    ax.set_yticks([-27_500.0, -25_000.0, -22_500.0, -20_000.0])
+    plot.usd_billions(ax)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["−$27.5bn", "−$25.0bn", "−$22.5bn", "−$20.0bn"]
+    ax.set_yticks([-20_000.0, -10_000.0, 0.0])
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["−$20bn", "−$10bn", "$0bn"]
+    plt.close(fig)
+
+
 def test_usd_billions_rejects_bad_axis():
     fig, ax = plt.subplots()
     with pytest.raises(TradelibError, match="axis must be"):

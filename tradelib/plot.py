@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import Formatter, FuncFormatter
 
 from tradelib.errors import TradelibError
 
@@ -40,6 +40,7 @@ __all__ = [
     "PALETTE_LIST",
     "PARTNER_COLORS",
     "SHOCKS",
+    "BillionsFormatter",
     "PlotError",
     "Window",
     "figure_to_png",
@@ -146,13 +147,46 @@ def _format_billions(value_musd: float, decimals: int) -> str:
     return f"{sign}${abs(billions):,.{decimals}f}bn"
 
 
-def usd_billions(ax: Axes, axis: Literal["x", "y"] = "y", decimals: int = 0) -> Axes:
-    """Label ``axis`` of ``ax`` in $ billions for data stored in $ millions; return ``ax``."""
+def _decimals_for(locs_musd: Iterable[float]) -> int:
+    """Fewest decimals (0-3) that show tick values in $ billions without rounding them."""
+    locs = [float(v) / 1000.0 for v in locs_musd]
+    for d in range(4):
+        if all(abs(round(v * 10**d) - v * 10**d) < 1e-6 for v in locs):
+            return d
+    return 3
+
+
+class BillionsFormatter(Formatter):
+    """Tick labels in $ billions for data in $ millions (``−$12.5bn``).
+
+    With ``decimals=None`` the number of decimals follows the ticks, so that labels at
+    −12.5 and −15 read ``−$12.5bn`` and ``−$15.0bn`` rather than two rounded ``−$12bn``.
+    """
+
+    def __init__(self, decimals: int | None = None) -> None:
+        self.decimals = decimals
+        self._tick_locs: list[float] = []
+
+    def set_locs(self, locs: Iterable[float]) -> None:
+        """Remember the tick positions (matplotlib calls this before formatting the ticks)."""
+        self._tick_locs = [float(v) for v in locs]
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        decimals = self.decimals
+        if decimals is None:
+            decimals = _decimals_for(self._tick_locs or [x])
+        return _format_billions(x, decimals)
+
+
+def usd_billions(ax: Axes, axis: Literal["x", "y"] = "y", decimals: int | None = None) -> Axes:
+    """Label ``axis`` of ``ax`` in $ billions for data stored in $ millions; return ``ax``.
+
+    ``decimals=None`` (default) picks the fewest decimals that keep every tick label exact.
+    """
     if axis not in ("x", "y"):
         raise PlotError(f"usd_billions: axis must be 'x' or 'y', got {axis!r}.")
-    formatter = FuncFormatter(lambda v, _pos: _format_billions(v, decimals))
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(formatter)
+    target.set_major_formatter(BillionsFormatter(decimals))
     return ax
 
 
