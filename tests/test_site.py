@@ -163,6 +163,19 @@ def test_offline_images_and_remote_references() -> None:
     assert site.remote_references("<style>@import url('https://fonts.x/css');</style>")
 
 
+def test_formulas_become_images_money_stays_text() -> None:
+    md = (
+        "Imports cost $5 and $6 bn ($5-$6); the rate $\\tau_t$ and lag $1 - j/(L+1)$.\n\n"
+        "$$\\Delta B_t = \\Delta X_t - \\Delta M_t$$\n\n`$x$` and an escaped \\$3 stay."
+    )
+    out = site.math_to_images(md)
+    alts = re.findall(r'alt="formula: ([^"]+)"', out)
+    assert alts == ["\\tau_t", "1 - j/(L+1)", "\\Delta B_t = \\Delta X_t - \\Delta M_t"]
+    assert "$5 and $6 bn ($5-$6)" in out and "`$x$`" in out and "\\$3" in out
+    assert 'class="tl-math-display"' in out and "data:image/svg+xml;base64," in out
+    assert site.math_image("\\frac{1}{") is None  # unparsable: left as LaTeX source
+
+
 def test_notebook_links_become_page_links() -> None:
     page = (
         '<a href="02_trends.ipynb">a</a> <a href="../notebooks/03_x.ipynb#Data">b</a> '

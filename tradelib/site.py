@@ -5,8 +5,8 @@ data vintages found in the fetch manifest, the run summary) and one page per exe
 rendered with nbconvert's JupyterLab look through tradelib's own template
 (``tradelib/templates/tradelib_html``). Nothing is fetched from the internet when the site is built
 or viewed: the template drops require.js, MathJax, mermaid and the widget manager (all CDN
-scripts), local images are embedded, and remote images (the launch badges) are replaced by text.
-Mathematics therefore shows as its LaTeX source.
+scripts), local images are embedded, remote images (the launch badges) are replaced by text, and
+formulas are drawn as SVG images by matplotlib's mathtext (LaTeX source where it cannot draw one).
 
 This module also holds the repository URL (``REPO_URL``), the one place the Binder and Colab
 launch badges and the Colab install line are derived from.
@@ -335,9 +335,70 @@ def _footer(partner: str, built: str) -> str:
     )
 
 
+_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", flags=re.DOTALL)
+_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", flags=re.DOTALL)
+# Inline $...$: not escaped, no blank just inside the dollars, no word character right after.
+_INLINE_MATH = re.compile(r"(?<![\\$\w])\$(?!\s)([^$\n]+?)(?<!\s)\$(?![\w$])")
+_MATHY = re.compile(r"[\\^_=()/+]")
+
+
+def math_image(tex: str, display: bool = False) -> str | None:
+    """An ``<img>`` with the formula drawn by matplotlib's mathtext as SVG, or ``None`` if it fails.
+
+    mathtext covers the TeX math used in the notebooks (Greek letters, sub- and superscripts,
+    ``\\ln``, ``\\Delta``, spacing); anything it cannot draw stays as LaTeX source.
+    """
+    import base64
+    import io
+
+    from matplotlib.mathtext import math_to_image
+
+    flat = " ".join(tex.split())
+    buf = io.BytesIO()
+    try:
+        math_to_image(f"${flat}$", buf, dpi=120 if display else 100, format="svg")
+    except Exception:  # noqa: BLE001 - mathtext raises ValueError/ParseException variants
+        return None
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    cls = "tl-math-display" if display else "tl-math"
+    img = (
+        f'<img class="{cls}" src="data:image/svg+xml;base64,{data}" '
+        f'alt="formula: {html.escape(flat, quote=True)}"/>'
+    )
+    return f'<div class="tl-math-display">{img}</div>' if display else img
+
+
+def math_to_images(markdown: str) -> str:
+    """Replace ``$$...$$`` and ``$...$`` in Markdown (outside code) by formula images."""
+
+    def display(m: re.Match[str]) -> str:
+        return math_image(m.group(1), display=True) or m.group(0)
+
+    def inline(m: re.Match[str]) -> str:
+        tex = m.group(1)
+        if tex[0].isdigit() and not _MATHY.search(tex):
+            return m.group(0)  # money such as "$5-$6" is not a formula
+        return math_image(tex) or m.group(0)
+
+    parts = _CODE.split(markdown)
+    for i in range(0, len(parts), 2):  # even parts are outside code
+        parts[i] = _INLINE_MATH.sub(inline, _DISPLAY_MATH.sub(display, parts[i]))
+    return "".join(parts)
+
+
 def render_notebook_html(nb: Any, nav: str = "", footer: str = "") -> str:
-    """Render one executed notebook to a self-contained HTML page (no remote scripts or images)."""
+    """Render one executed notebook to a self-contained HTML page (no remote scripts or images).
+
+    Formulas in Markdown cells are drawn as SVG images (there is no MathJax offline).
+    """
+    import copy
+
     from nbconvert import HTMLExporter
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "$" in cell.source:
+            cell.source = math_to_images(cell.source)
 
     exporter = HTMLExporter(
         template_name=TEMPLATE_NAME,
@@ -453,7 +514,7 @@ def _index_html(
     parts.append(
         '<p class="note">Launch the notebooks yourself on Binder or Colab from the badges at the '
         "top of each page, or clone the repository and run <code>python -m tradelib run</code>. "
-        "This site loads nothing from the internet; mathematics is shown as LaTeX source.</p>"
+        "This site loads nothing from the internet; formulas are drawn as images.</p>"
     )
     parts.append(_footer(partner, built))
     parts.append("</main></body></html>")
