@@ -399,6 +399,10 @@ def render_notebook_html(nb: Any, nav: str = "", footer: str = "") -> str:
     for cell in nb.cells:
         if cell.cell_type == "markdown" and "$" in cell.source:
             cell.source = math_to_images(cell.source)
+        for out in cell.get("outputs", []):
+            text = (out.get("data") or {}).get("text/markdown")
+            if isinstance(text, str) and "$" in text:  # prose written with report.md
+                out["data"]["text/markdown"] = math_to_images(text)
 
     exporter = HTMLExporter(
         template_name=TEMPLATE_NAME,
