@@ -427,12 +427,17 @@ def test_paired_ets_simulation_keeps_correlation():
     base = np.exp(4 + 0.01 * t + 0.1 * np.sin(2 * np.pi * t / 12))
     a = monthly(base * np.exp(common))
     b = monthly(1.5 * base * np.exp(common + rng.normal(0, 0.005, 60)))
-    paths = fc.simulate_paired_ets({"a": a, "b": b}, 6, n_paths=300, seed=2, trend=None)
-    assert set(paths) == {"a", "b"} and paths["a"].shape == (6, 300)
-    assert (paths["a"] > 0).all().all()
-    # the shocks are shared, so the two series' simulated paths move together
-    corr = np.corrcoef(np.log(paths["a"].iloc[0]), np.log(paths["b"].iloc[0]))[0, 1]
-    assert corr > 0.8
+    for errors in ("gaussian", "bootstrap"):
+        paths = fc.simulate_paired_ets(
+            {"a": a, "b": b}, 6, n_paths=300, seed=2, trend=None, errors=errors
+        )
+        assert set(paths) == {"a", "b"} and paths["a"].shape == (6, 300)
+        assert (paths["a"] > 0).all().all()
+        # the shocks are shared, so the two series' simulated paths move together
+        corr = np.corrcoef(np.log(paths["a"].iloc[0]), np.log(paths["b"].iloc[0]))[0, 1]
+        assert corr > 0.8
+    with pytest.raises(fc.ForecastError, match="gaussian"):
+        fc.simulate_paired_ets({"a": a}, 6, n_paths=20, trend=None, errors="t")
     q = fc.path_quantiles(paths["a"])
     assert (q["lower"] < q["median"]).all() and (q["median"] < q["upper"]).all()
     with pytest.raises(fc.ForecastError, match="other months"):

@@ -638,16 +638,22 @@ def simulate_paired_ets(
     n_paths: int = 1000,
     seed: int = 0,
     log: bool = True,
+    errors: str = "gaussian",
     **kwargs: object,
 ) -> dict[str, pd.DataFrame]:
     """Jointly simulated ETS paths for several series observed over the same months.
 
     Each series gets its own ETS model (``forecast_ets`` options in ``kwargs``). Future errors
-    are a *paired bootstrap* of the fitted residuals: every path draws whole months of history
-    and uses that month's residual for every series, so the shocks keep their historical
-    correlation (exports and imports of an integrated supply chain move together). Returns
-    ``{name: months x paths}``; with ``log=True`` the models are fitted to logs and the paths
-    exponentiated. Parameter uncertainty is not included.
+    keep the historical correlation of the series' residuals (exports and imports of an
+    integrated supply chain move together):
+
+    * ``errors="gaussian"``: multivariate normal draws with the residuals' covariance matrix;
+    * ``errors="bootstrap"``: a *paired bootstrap*, each simulated month draws one historical
+      month and uses that month's residual for every series (keeps fat tails, so one drawn
+      pandemic month moves a whole path).
+
+    Returns ``{name: months x paths}``; with ``log=True`` the models are fitted to logs and the
+    paths exponentiated. Parameter uncertainty is not included.
     """
     if n_paths < 10:
         raise ForecastError(f"simulate_paired_ets: n_paths must be at least 10, got {n_paths}.")
@@ -666,13 +672,21 @@ def simulate_paired_ets(
         _, res, _ = forecast_ets(v, horizon, log=log, return_result=True, **kwargs)
         fits[k] = res
     n_resid = min(len(np.asarray(r.resid)) for r in fits.values())
+    resid = np.column_stack(
+        [np.asarray(r.resid, dtype="float64")[-n_resid:] for r in fits.values()]
+    )
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_resid, size=(horizon, n_paths))
+    if errors == "bootstrap":
+        eps = resid[rng.integers(0, n_resid, size=(horizon, n_paths))]
+    elif errors == "gaussian":
+        cov = np.atleast_2d(np.cov(resid, rowvar=False))
+        eps = rng.multivariate_normal(np.zeros(len(fits)), cov, size=(horizon, n_paths))
+    else:
+        raise ForecastError(f"errors must be 'gaussian' or 'bootstrap', not {errors!r}.")
     idx = future_index(first.index[-1], horizon)
     out = {}
-    for k, res in fits.items():
-        resid = np.asarray(res.resid, dtype="float64")[-n_resid:]
-        sims = res.simulate(horizon, anchor="end", repetitions=n_paths, random_errors=resid[draws])
+    for j, (k, res) in enumerate(fits.items()):
+        sims = res.simulate(horizon, anchor="end", repetitions=n_paths, random_errors=eps[..., j])
         arr = np.asarray(sims, dtype="float64").reshape(horizon, n_paths)
         out[k] = pd.DataFrame(
             np.exp(arr) if log else arr, index=idx, columns=pd.RangeIndex(n_paths, name="path")
