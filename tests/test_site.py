@@ -133,6 +133,9 @@ def test_badges_point_at_the_repository() -> None:
         "03_tariff_timeline.ipynb" in md
     )
     assert md.count("![") == 2
+    readme = site.readme_badges_markdown()
+    assert "(https://mybinder.org/v2/gh/tradelib/tradelib/main?labpath=notebooks)" in readme
+    assert "blob/main/notebooks/01_data.ipynb)" in readme
     assert site.pip_install_spec() == "tradelib @ git+https://github.com/tradelib/tradelib"
     assert 'pip install --quiet "tradelib @ git+' in site.colab_install_cell()
     with pytest.raises(site.SiteError, match="not a notebook"):

@@ -108,6 +108,15 @@ def badges_markdown(notebook_path: str | Path) -> str:
     )
 
 
+def readme_badges_markdown(first_notebook: str = "01_data.ipynb") -> str:
+    """Launch badges for the README: Binder opens the notebooks folder, Colab the first notebook."""
+    binder = f"https://mybinder.org/v2/gh/{repo_slug()}/{BRANCH}?labpath=notebooks"
+    return (
+        f"[![Launch in Binder]({BINDER_BADGE_SVG})]({binder}) "
+        f"[![Open in Colab]({COLAB_BADGE_SVG})]({colab_url(first_notebook)})"
+    )
+
+
 def pip_install_spec() -> str:
     """The pip requirement that installs tradelib from GitHub (used on Colab)."""
     return f"tradelib @ git+{REPO_URL}"
