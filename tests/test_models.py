@@ -51,8 +51,11 @@ def test_log_change_known_values_and_gaps():
     assert d.iloc[:12].isna().all()
     np.testing.assert_allclose(d.iloc[12:].to_numpy(), 0.12, atol=1e-12)
     # zero (Census "unpublished") and a missing month both give NaN, and a gap stays a gap
-    s2 = pd.Series([1.0, 0.0, 2.0, 4.0], index=pd.to_datetime(
-        ["2020-01-01", "2020-02-01", "2020-03-01", "2020-05-01"]), name="y")
+    s2 = pd.Series(
+        [1.0, 0.0, 2.0, 4.0],
+        index=pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01", "2020-05-01"]),
+        name="y",
+    )
     d2 = M.log_change(s2, 1)
     assert np.isnan(d2.loc["2020-02-01"]) and np.isnan(d2.loc["2020-03-01"])
     assert np.isnan(d2.loc["2020-04-01"]) and np.isnan(d2.loc["2020-05-01"])
@@ -71,8 +74,9 @@ def test_log1p_rate_change_and_percent_guard():
 
 def test_growth_frame_mixes_logs_and_rates():
     idx = months("2010-01-01", 26)
-    levels = pd.DataFrame({"m": np.exp(0.02 * np.arange(26)), "tau": np.linspace(0, 0.1, 26)},
-                          index=idx)
+    levels = pd.DataFrame(
+        {"m": np.exp(0.02 * np.arange(26)), "tau": np.linspace(0, 0.1, 26)}, index=idx
+    )
     g = M.growth_frame(levels, rate_columns=["tau"])
     assert len(g) == 14 and g.index[0] == pd.Timestamp("2011-01-01")
     np.testing.assert_allclose(g["m"], 0.24)
@@ -87,8 +91,12 @@ def test_growth_frame_mixes_logs_and_rates():
 def test_panel_frame_merges_regressor_and_fills_zero():
     idx = months("2017-01-01", 14)
     values = pd.concat(
-        [pd.DataFrame({"date": idx, "section": s, "imports_usd": v * np.ones(14)})
-         for s, v in [("A", 100.0), ("B", 50.0)]], ignore_index=True)
+        [
+            pd.DataFrame({"date": idx, "section": s, "imports_usd": v * np.ones(14)})
+            for s, v in [("A", 100.0), ("B", 50.0)]
+        ],
+        ignore_index=True,
+    )
     values.loc[(values["section"] == "A") & (values["date"] >= "2018-01-01"), "imports_usd"] = 200.0
     reg = pd.DataFrame({"date": idx[12:], "section": "A", "exposure": 0.25})
     p = M.panel_frame(values, reg)
@@ -106,11 +114,21 @@ def test_panel_frame_merges_regressor_and_fills_zero():
 def test_share_frame_and_group_log_ratio():
     idx = months("2018-01-01", 2)
     rows = []
-    for code, name, vals in [("2010", "Mexico", [20.0, 30.0]), ("5700", "China", [30.0, 20.0]),
-                             ("0015", "World", [100.0, 100.0])]:
+    for code, name, vals in [
+        ("2010", "Mexico", [20.0, 30.0]),
+        ("5700", "China", [30.0, 20.0]),
+        ("0015", "World", [100.0, 100.0]),
+    ]:
         for d, v in zip(idx, vals):
-            rows.append({"date": d, "partner_code": code, "partner": name, "flow": "imports",
-                         "value_musd": v})
+            rows.append(
+                {
+                    "date": d,
+                    "partner_code": code,
+                    "partner": name,
+                    "flow": "imports",
+                    "value_musd": v,
+                }
+            )
     trade = pd.DataFrame(rows)
     sh = M.share_frame(trade)
     assert sh.loc["2018-01-01", "Mexico"] == pytest.approx(0.2)
@@ -120,8 +138,13 @@ def test_share_frame_and_group_log_ratio():
     with pytest.raises(M.ModelError, match="world code"):
         M.share_frame(trade[trade["partner_code"] != "0015"])
 
-    vals = pd.DataFrame({"date": list(idx) * 3, "section": ["A"] * 2 + ["B"] * 2 + ["C"] * 2,
-                         "imports_usd": [10.0, 20.0, 5.0, 5.0, 5.0, 15.0]})
+    vals = pd.DataFrame(
+        {
+            "date": list(idx) * 3,
+            "section": ["A"] * 2 + ["B"] * 2 + ["C"] * 2,
+            "imports_usd": [10.0, 20.0, 5.0, 5.0, 5.0, 15.0],
+        }
+    )
     r = M.group_log_ratio(vals, ["A"])
     assert r.iloc[0] == pytest.approx(0.0) and r.iloc[1] == pytest.approx(0.0)
     r2 = M.group_log_ratio(vals, ["A", "B"])
@@ -241,9 +264,14 @@ def test_panel_fe_recovers_beta_where_pooled_ols_fails():
 def test_cluster_se_matches_statsmodels_and_uses_t_g_minus_1():
     df = simulate_panel(G=12, T=30, seed=5)
     res = M.fit_panel_fe(df, "y", ["x"], cov="cluster")
-    X = pd.concat([sm.add_constant(df[["x"]]),
-                   pd.get_dummies(df["section"], drop_first=True, dtype=float),
-                   pd.get_dummies(df["t"].astype(str), drop_first=True, dtype=float)], axis=1)
+    X = pd.concat(
+        [
+            sm.add_constant(df[["x"]]),
+            pd.get_dummies(df["section"], drop_first=True, dtype=float),
+            pd.get_dummies(df["t"].astype(str), drop_first=True, dtype=float),
+        ],
+        axis=1,
+    )
     ols = sm.OLS(df["y"], X).fit()
     groups = pd.factorize(df["section"], sort=True)[0]
     ref_cov = sw.cov_cluster(ols, groups, use_correction=True)
@@ -300,7 +328,9 @@ def test_event_study_series_finds_step_and_not_before():
     assert list(es["rel_month"]) == list(range(-6, 13))
     assert (post["estimate"] - 0.3).abs().max() < 0.08
     assert prior["estimate"].abs().max() < 0.08
-    assert (post["ci_low"] > 0).all() and ((prior["ci_low"] < 0) & (prior["ci_high"] > 0)).mean() > 0.8
+    assert (post["ci_low"] > 0).all() and (
+        (prior["ci_low"] < 0) & (prior["ci_high"] > 0)
+    ).mean() > 0.8
     did = M.fit_did_series(y, "2018-06-01", pre=36, post=12)
     assert did["estimate"].iloc[0] == pytest.approx(0.3, abs=0.03)
     assert did["ci_low"].iloc[0] > 0.2
@@ -349,10 +379,17 @@ def test_plots_return_figures_with_titles():
     fig = M.coef_plot(tab, title="Test coefficients")
     ax = fig.axes[0]
     assert ax.get_title() == "Test coefficients" and len(ax.get_yticklabels()) == 2
-    es = pd.DataFrame({"rel_month": [-1, 0, 1], "estimate": [0.0, 0.1, 0.2],
-                       "ci_low": [-0.1, 0.0, 0.1], "ci_high": [0.1, 0.2, 0.3]})
-    fig2 = M.event_study_plot({"a": es, "b": es}, title="ES")
+    es = pd.DataFrame(
+        {
+            "rel_month": [-1, 0, 1],
+            "estimate": [0.0, 0.1, 0.2],
+            "ci_low": [-0.1, 0.0, 0.1],
+            "ci_high": [0.1, 0.2, 0.3],
+        }
+    )
+    fig2 = M.event_study_plot({"a": es, "b": es}, title="ES", colors={"b": "#000000"})
     assert fig2.axes[0].get_title() == "ES" and fig2.axes[0].get_legend() is not None
+    assert matplotlib.colors.to_hex(fig2.axes[0].lines[1].get_color()) == "#000000"
     import matplotlib.pyplot as plt
 
     plt.close("all")

@@ -25,6 +25,7 @@ elasticity into the percentage response to a given percentage change of a regres
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -38,29 +39,29 @@ from tradelib.errors import TradelibError
 __all__ = [
     "ModelError",
     "align_monthly",
-    "log_change",
-    "log1p_rate_change",
-    "growth_frame",
-    "panel_frame",
-    "share_frame",
-    "hac_lags",
+    "coef_plot",
+    "diagnostics",
+    "elasticity_effect",
+    "event_study_plot",
+    "fit_did_series",
+    "fit_event_study_series",
     "fit_ols_hac",
     "fit_panel_fe",
-    "wild_cluster_bootstrap",
-    "leave_one_unit_out",
-    "webb_weights",
     "group_log_ratio",
-    "fit_event_study_series",
-    "fit_did_series",
-    "tidy",
-    "elasticity_effect",
-    "diagnostics",
-    "panel_diagnostics",
-    "vif_table",
-    "split_sample",
+    "growth_frame",
+    "hac_lags",
     "influence_table",
-    "coef_plot",
-    "event_study_plot",
+    "leave_one_unit_out",
+    "log1p_rate_change",
+    "log_change",
+    "panel_diagnostics",
+    "panel_frame",
+    "share_frame",
+    "split_sample",
+    "tidy",
+    "vif_table",
+    "webb_weights",
+    "wild_cluster_bootstrap",
 ]
 
 #: Horizon of the changes used throughout (months); overlapping 12-month changes are MA(11).
@@ -119,8 +120,10 @@ def align_monthly(
     """
     if not series:
         raise ModelError("align_monthly: no series given.")
-    cols = {name: _regular(pd.Series(s, dtype="float64"), f"series {name!r}") for name, s in
-            series.items()}
+    cols = {
+        name: _regular(pd.Series(s, dtype="float64"), f"series {name!r}")
+        for name, s in series.items()
+    }
     starts = [c.index.min() for c in cols.values()]
     ends = [c.index.max() for c in cols.values()]
     if how == "inner":
@@ -196,14 +199,17 @@ def growth_frame(
         raise ModelError(f"growth_frame: rate_columns {sorted(unknown)} are not in the table.")
     out = pd.DataFrame(
         {
-            c: (log1p_rate_change(levels[c], periods) if c in rates
-                else log_change(levels[c], periods))
+            c: (
+                log1p_rate_change(levels[c], periods)
+                if c in rates
+                else log_change(levels[c], periods)
+            )
             for c in levels.columns
         }
     )
     out.index.name = "date"
     if start is not None:
-        out = out.loc[pd.Timestamp(start):]
+        out = out.loc[pd.Timestamp(start) :]
     if end is not None:
         out = out.loc[: pd.Timestamp(end)]
     if dropna:
@@ -304,8 +310,7 @@ def share_frame(
             f"share_frame: world code {world_code!r} not in the table; load it too, e.g. "
             f"tl.load_trade(['Mexico', 'China', '{world_code}'])."
         )
-    wide = t.pivot_table(index="date", columns="partner_code", values="value_musd",
-                         aggfunc="first")
+    wide = t.pivot_table(index="date", columns="partner_code", values="value_musd", aggfunc="first")
     names = t.drop_duplicates("partner_code").set_index("partner_code")["partner"]
     world = wide.pop(world_code)
     shares = wide.div(world, axis=0)
@@ -338,7 +343,9 @@ def hac_lags(nobs: int, overlap: int = HORIZON) -> int:
 def _check_columns(frame: pd.DataFrame, cols: Sequence[str], where: str) -> None:
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        raise ModelError(f"{where}: columns {missing} are not in the frame ({list(frame.columns)}).")
+        raise ModelError(
+            f"{where}: columns {missing} are not in the frame ({list(frame.columns)})."
+        )
 
 
 def fit_ols_hac(
@@ -362,8 +369,9 @@ def fit_ols_hac(
         data = data.join(extra, how="left")
     data = data.dropna()
     if len(data) <= len(data.columns) + 1:
-        raise ModelError(f"fit_ols_hac: only {len(data)} complete rows for {len(data.columns)} "
-                         "columns.")
+        raise ModelError(
+            f"fit_ols_hac: only {len(data)} complete rows for {len(data.columns)} columns."
+        )
     L = hac_lags(len(data), overlap) if lags is None else int(lags)
     X = sm.add_constant(data.drop(columns=[y]), has_constant="add")
     res = sm.OLS(data[y], X).fit(
@@ -414,8 +422,9 @@ def _indicator(codes: np.ndarray) -> Any:
     return sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(int(codes.max()) + 1, n))
 
 
-def _demean(A: np.ndarray, codes: Sequence[np.ndarray], tol: float = 1e-13,
-            max_iter: int = 10_000) -> np.ndarray:
+def _demean(
+    A: np.ndarray, codes: Sequence[np.ndarray], tol: float = 1e-13, max_iter: int = 10_000
+) -> np.ndarray:
     """Sweep out every set of fixed effects from the columns of ``A`` (alternating projections).
 
     The result equals the residuals of least squares on the full set of dummies (Frisch–Waugh–
@@ -480,15 +489,24 @@ def fit_panel_fe(
     groups = pd.factorize(data[unit], sort=True)[0]
     adj = (n - kx) / (n - kx - k_fe)  # statsmodels counts only x in K; add the absorbed effects
     if cov == "cluster":
-        res = model.fit(cov_type="cluster",
-                        cov_kwds={"groups": groups, "use_correction": True, "df_correction": True},
-                        use_t=True)
+        res = model.fit(
+            cov_type="cluster",
+            cov_kwds={"groups": groups, "use_correction": True, "df_correction": True},
+            use_t=True,
+        )
         name = "cluster by " + unit + " (CR1, t(G-1))"
     elif cov == "driscoll-kraay":
         tcode = pd.factorize(data[time], sort=True)[0]
-        res = model.fit(cov_type="hac-groupsum",
-                        cov_kwds={"time": tcode, "maxlags": int(lags), "use_correction": "hac",
-                                  "df_correction": False}, use_t=True)
+        res = model.fit(
+            cov_type="hac-groupsum",
+            cov_kwds={
+                "time": tcode,
+                "maxlags": int(lags),
+                "use_correction": "hac",
+                "df_correction": False,
+            },
+            use_t=True,
+        )
         res._results.df_resid_inference = int(tcode.max())  # T - 1
         name = f"Driscoll–Kraay ({lags} lags, t(T-1))"
     else:
@@ -526,11 +544,18 @@ def leave_one_unit_out(
     rows = []
     for u in sorted(frame[unit].unique()):
         r = fit_panel_fe(frame[frame[unit] != u], y, x, unit=unit, time=time, cov=cov, lags=lags)
-        rows.append({"dropped": u, "estimate": float(r.params[term]), "se": float(r.bse[term]),
-                     "change": float(r.params[term] - full)})
+        rows.append(
+            {
+                "dropped": u,
+                "estimate": float(r.params[term]),
+                "se": float(r.bse[term]),
+                "change": float(r.params[term] - full),
+            }
+        )
     out = pd.DataFrame(rows)
     return out.reindex(out["change"].abs().sort_values(ascending=False).index).reset_index(
-        drop=True)
+        drop=True
+    )
 
 
 def webb_weights(size: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -653,8 +678,9 @@ def _seasonal_design(index: pd.DatetimeIndex, trend: bool, origin: pd.Timestamp)
     for m in range(2, 13):
         X[f"m{m}"] = (index.month == m).astype("float64")
     if trend:
-        X["trend"] = np.asarray([(p - origin.to_period("M")).n for p in index.to_period("M")],
-                                dtype="float64")
+        X["trend"] = np.asarray(
+            [(p - origin.to_period("M")).n for p in index.to_period("M")], dtype="float64"
+        )
     return X
 
 
@@ -704,8 +730,9 @@ def fit_event_study_series(
     origin = pd.Timestamp(event)
     Xb = _seasonal_design(pd.DatetimeIndex(base.index), trend, origin)
     L = hac_lags(len(base), overlap=1) if lags is None else int(lags)
-    res = sm.OLS(base, Xb).fit(cov_type="HAC", cov_kwds={"maxlags": L, "use_correction": True},
-                               use_t=True)
+    res = sm.OLS(base, Xb).fit(
+        cov_type="HAC", cov_kwds={"maxlags": L, "use_correction": True}, use_t=True
+    )
     Xw = _seasonal_design(pd.DatetimeIndex(win.index), trend, origin)
     pred = Xw.to_numpy() @ res.params.to_numpy()
     V = np.asarray(res.cov_params())
@@ -758,7 +785,8 @@ def fit_did_series(
         raise ModelError(f"fit_did_series: no data around {pd.Timestamp(event):%Y-%m}.")
     rel = _rel_months(s.index, event)
     X = _seasonal_design(pd.DatetimeIndex(s.index), False, pd.Timestamp(event)).drop(
-        columns="const")
+        columns="const"
+    )
     X["post"] = (rel >= 0).astype("float64")
     frame = pd.concat([s.rename("y"), X[["post"]]], axis=1)
     res = fit_ols_hac(frame, "y", ["post"], lags=lags, extra=X.drop(columns="post"))
@@ -865,8 +893,9 @@ def diagnostics(res: Any, lb_lags: Sequence[int] = (12, 24)) -> pd.DataFrame:
     rows = []
     lb = acorr_ljungbox(resid, lags=list(lb_lags))
     for L, row in zip(lb_lags, lb.itertuples()):
-        rows.append(("Ljung–Box", f"{L} lags", row.lb_stat, row.lb_pvalue,
-                     "residual autocorrelation"))
+        rows.append(
+            ("Ljung–Box", f"{L} lags", row.lb_stat, row.lb_pvalue, "residual autocorrelation")
+        )
     bp = het_breuschpagan(resid, sm.add_constant(np.asarray(res.model.exog), has_constant="skip"))
     rows.append(("Breusch–Pagan", "all regressors", bp[0], bp[1], "heteroskedasticity"))
     cs = breaks_cusumolsresid(resid, ddof=int(res.df_model) + 1)
@@ -876,8 +905,9 @@ def diagnostics(res: Any, lb_lags: Sequence[int] = (12, 24)) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["test", "detail", "statistic", "p_value", "checks"])
 
 
-def panel_diagnostics(res: Any, frame: pd.DataFrame, unit: str = "section",
-                      time: str = "date") -> pd.DataFrame:
+def panel_diagnostics(
+    res: Any, frame: pd.DataFrame, unit: str = "section", time: str = "date"
+) -> pd.DataFrame:
     """Residual checks for a :func:`fit_panel_fe` result (statistic, p_value where defined).
 
     * mean within-unit residual autocorrelation at lags 1 and 12 (overlapping changes make it
@@ -895,8 +925,9 @@ def panel_diagnostics(res: Any, frame: pd.DataFrame, unit: str = "section",
     data = data.reset_index(drop=True)
     if len(data) != len(res.resid):
         raise ModelError("panel_diagnostics: frame does not match the fitted model's rows.")
-    e = pd.DataFrame({"unit": data[unit].to_numpy(), "time": data[time].to_numpy(),
-                      "e": np.asarray(res.resid)})
+    e = pd.DataFrame(
+        {"unit": data[unit].to_numpy(), "time": data[time].to_numpy(), "e": np.asarray(res.resid)}
+    )
     wide = e.pivot(index="time", columns="unit", values="e")
     ac1 = float(np.nanmean([wide[c].autocorr(1) for c in wide.columns]))
     ac12 = float(np.nanmean([wide[c].autocorr(12) for c in wide.columns]))
@@ -906,8 +937,9 @@ def panel_diagnostics(res: Any, frame: pd.DataFrame, unit: str = "section",
     rho = corr[iu]
     t_obs = wide.notna().sum().min()
     cd = float(np.sqrt(2 * t_obs / (n_units * (n_units - 1))) * np.nansum(rho))
-    bp = het_breuschpagan(np.asarray(res.resid), sm.add_constant(np.asarray(res.model.exog),
-                                                                 has_constant="add"))
+    bp = het_breuschpagan(
+        np.asarray(res.resid), sm.add_constant(np.asarray(res.model.exog), has_constant="add")
+    )
     rows = [
         ("residual autocorrelation, lag 1", "mean over units", ac1, np.nan),
         ("residual autocorrelation, lag 12", "mean over units", ac12, np.nan),
@@ -942,11 +974,14 @@ def split_sample(
     the Wald statistic, its degrees of freedom and p-value for "all slopes equal across
     sub-samples" (interaction model, Newey–West errors, F form).
     """
-    edges = [frame.index.min(), *[pd.Timestamp(b) for b in breaks], frame.index.max()
-             + pd.offsets.MonthBegin(1)]
+    edges = [
+        frame.index.min(),
+        *[pd.Timestamp(b) for b in breaks],
+        frame.index.max() + pd.offsets.MonthBegin(1),
+    ]
     tabs = []
     period = pd.Series("", index=frame.index, dtype="string")
-    for i, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+    for i, (a, b) in enumerate(itertools.pairwise(edges)):
         part = frame.loc[(frame.index >= a) & (frame.index < b)]
         label = sample_label(part.index)
         period[(frame.index >= a) & (frame.index < b)] = label
@@ -970,9 +1005,15 @@ def split_sample(
     for i, nme in enumerate(names):
         R[i, pos.index(nme)] = 1.0
     w = res.f_test(R)
-    test = pd.DataFrame({"statistic": [float(np.squeeze(w.fvalue))], "df_num": [int(w.df_num)],
-                         "df_denom": [float(w.df_denom)], "p_value": [float(w.pvalue)],
-                         "lags": [res.hac_lags]})
+    test = pd.DataFrame(
+        {
+            "statistic": [float(np.squeeze(w.fvalue))],
+            "df_num": [int(w.df_num)],
+            "df_denom": [float(w.df_denom)],
+            "p_value": [float(w.pvalue)],
+            "lags": [res.hac_lags],
+        }
+    )
     return table, test
 
 
@@ -980,9 +1021,14 @@ def influence_table(res: Any, top: int = 5) -> pd.DataFrame:
     """The ``top`` most influential observations by Cook's distance (OLS influence)."""
     infl = res.get_influence()
     cooks = infl.cooks_distance[0]
-    out = pd.DataFrame({"date": res.model.data.row_labels, "cooks_d": cooks,
-                        "resid": np.asarray(res.resid),
-                        "student_resid": infl.resid_studentized_external})
+    out = pd.DataFrame(
+        {
+            "date": res.model.data.row_labels,
+            "cooks_d": cooks,
+            "resid": np.asarray(res.resid),
+            "student_resid": infl.resid_studentized_external,
+        }
+    )
     out = out.sort_values("cooks_d", ascending=False).head(top).reset_index(drop=True)
     out["threshold_4_over_n"] = 4 / res.nobs
     return out
@@ -1026,10 +1072,18 @@ def coef_plot(
     ypos = np.arange(len(t))[::-1]
     for gi, g in enumerate(groups):
         m = (t[group] == g).to_numpy() if group else np.ones(len(t), bool)
-        err = np.vstack([t.loc[m, "estimate"] - t.loc[m, "ci_low"],
-                         t.loc[m, "ci_high"] - t.loc[m, "estimate"]])
-        ax.errorbar(t.loc[m, "estimate"], ypos[m], xerr=err, fmt="o", capsize=3,
-                    color=colors[gi % len(colors)], label=str(g) if group else None)
+        err = np.vstack(
+            [t.loc[m, "estimate"] - t.loc[m, "ci_low"], t.loc[m, "ci_high"] - t.loc[m, "estimate"]]
+        )
+        ax.errorbar(
+            t.loc[m, "estimate"],
+            ypos[m],
+            xerr=err,
+            fmt="o",
+            capsize=3,
+            color=colors[gi % len(colors)],
+            label=str(g) if group else None,
+        )
     ax.axvline(0, color="0.4", lw=0.8, ls="--")
     ax.set_yticks(ypos, t[label].astype(str))
     ax.set_xlabel(xlabel)
@@ -1048,11 +1102,13 @@ def event_study_plot(
     xlabel: str = "Months relative to the event",
     scale: float = 1.0,
     ax: Any = None,
+    colors: Mapping[str, str] | None = None,
 ) -> Any:
     """Plot one or more event-study tables (``rel_month``, estimate, ci) with shaded bands.
 
-    ``tables`` maps a legend label to a table from
-    :func:`fit_event_study_series`; ``scale=100`` shows log points ×100 (≈ percent).
+    ``tables`` maps a legend label to a table from :func:`fit_event_study_series`;
+    ``scale=100`` shows log points ×100 (≈ percent); ``colors`` maps labels to colours (default:
+    the tradelib palette in order).
     """
     import matplotlib.pyplot as plt
 
@@ -1060,15 +1116,16 @@ def event_study_plot(
         fig, ax = plt.subplots(figsize=(8, 4.5))
     else:
         fig = ax.figure
-    colors = _palette()
+    palette = _palette()
     n = len(tables)
     for i, (lab, tab) in enumerate(tables.items()):
         _check_columns(tab, ["rel_month", "estimate", "ci_low", "ci_high"], "event_study_plot")
         off = (i - (n - 1) / 2) * 0.2
         xk = tab["rel_month"].to_numpy() + off
-        col = colors[i % len(colors)]
-        ax.fill_between(xk, tab["ci_low"] * scale, tab["ci_high"] * scale, color=col, alpha=0.18,
-                        lw=0)
+        col = (colors or {}).get(lab, palette[i % len(palette)])
+        ax.fill_between(
+            xk, tab["ci_low"] * scale, tab["ci_high"] * scale, color=col, alpha=0.18, lw=0
+        )
         ax.plot(xk, tab["estimate"] * scale, "o-", color=col, ms=3.5, lw=1.2, label=lab)
     ax.axhline(0, color="0.3", lw=0.8)
     ax.axvline(-0.5, color="0.3", lw=0.8, ls="--")
