@@ -461,3 +461,17 @@ def test_difference_backtest_matches_direct_difference():
     short = fc.backtest(a, f, horizon=3, initial=39, step=3)
     with pytest.raises(fc.ForecastError, match="same origins"):
         fc.difference_backtest(short, bb, bd, models=("sn", "sn"), name="c")
+
+
+def test_paired_ets_trimming_drops_outlier_months_and_narrows_spread():
+    rng = np.random.default_rng(7)
+    t = np.arange(72)
+    noise = rng.normal(0, 0.02, 72)
+    noise[40] = -0.8  # one pandemic-size shock
+    a = monthly(np.exp(4 + 0.005 * t + 0.1 * np.sin(2 * np.pi * t / 12) + noise))
+    kw = {"n_paths": 400, "seed": 3, "trend": None}
+    full = fc.simulate_paired_ets({"a": a}, 6, **kw)["a"]
+    trim = fc.simulate_paired_ets({"a": a}, 6, trim_mad=5.0, **kw)["a"]
+    assert trim.attrs["trimmed_months"] == [f"{a.index[40]:%Y-%m}"]
+    assert full.attrs["trimmed_months"] == []
+    assert np.log(trim.iloc[0]).std() < np.log(full.iloc[0]).std()

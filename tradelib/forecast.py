@@ -639,6 +639,7 @@ def simulate_paired_ets(
     seed: int = 0,
     log: bool = True,
     errors: str = "gaussian",
+    trim_mad: float | None = None,
     **kwargs: object,
 ) -> dict[str, pd.DataFrame]:
     """Jointly simulated ETS paths for several series observed over the same months.
@@ -652,8 +653,12 @@ def simulate_paired_ets(
       month and uses that month's residual for every series (keeps fat tails, so one drawn
       pandemic month moves a whole path).
 
-    Returns ``{name: months x paths}``; with ``log=True`` the models are fitted to logs and the
-    paths exponentiated. Parameter uncertainty is not included.
+    ``trim_mad`` (e.g. 5) leaves out of the error distribution the months in which any series'
+    residual is more than ``trim_mad`` robust standard deviations (1.4826 x MAD) from its median,
+    so rare shocks such as April 2020 do not widen every month's spread; the months left out are
+    listed in each frame's ``attrs["trimmed_months"]``. Returns ``{name: months x paths}``; with
+    ``log=True`` the models are fitted to logs and the paths exponentiated. Parameter uncertainty
+    is not included.
     """
     if n_paths < 10:
         raise ForecastError(f"simulate_paired_ets: n_paths must be at least 10, got {n_paths}.")
@@ -675,6 +680,16 @@ def simulate_paired_ets(
     resid = np.column_stack(
         [np.asarray(r.resid, dtype="float64")[-n_resid:] for r in fits.values()]
     )
+    resid_dates = first.index[-n_resid:]
+    trimmed = pd.DatetimeIndex([])
+    if trim_mad is not None:
+        med = np.median(resid, axis=0)
+        mad = 1.4826 * np.median(np.abs(resid - med), axis=0)
+        z = np.abs(resid - med) / np.where(mad > 0, mad, np.inf)
+        keep = (z <= trim_mad).all(axis=1)
+        trimmed = resid_dates[~keep]
+        resid = resid[keep]
+        n_resid = len(resid)
     rng = np.random.default_rng(seed)
     if errors == "bootstrap":
         eps = resid[rng.integers(0, n_resid, size=(horizon, n_paths))]
@@ -691,6 +706,7 @@ def simulate_paired_ets(
         out[k] = pd.DataFrame(
             np.exp(arr) if log else arr, index=idx, columns=pd.RangeIndex(n_paths, name="path")
         )
+        out[k].attrs["trimmed_months"] = [f"{d:%Y-%m}" for d in trimmed]
     return out
 
 
