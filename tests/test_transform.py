@@ -381,3 +381,33 @@ def test_runs():
         (1994, 1994, "B"),
         (1995, 1995, "A"),
     ]
+
+
+# --- trend growth ----------------------------------------------------------------------------
+
+
+@FAST
+@given(st.floats(min_value=-0.2, max_value=0.3), st.floats(min_value=1.0, max_value=1e5))
+def test_log_trend_growth_recovers_exact_exponential(rate, level):
+    years = pd.Index(range(1995, 2021))
+    s = pd.Series(level * (1 + rate) ** (years - 1995), index=years)
+    out = tf.log_trend_growth(s)
+    assert out["rate_pct"] == pytest.approx(100 * rate, abs=1e-6)
+    assert out["ci_low_pct"] <= out["rate_pct"] <= out["ci_high_pct"]
+    assert out["n"] == 26 and out["first"] == "1995" and out["last"] == "2020"
+
+
+def test_log_trend_growth_noisy_monthly_and_errors():
+    rng = np.random.default_rng(1)
+    idx = pd.date_range("2000-01-01", periods=240, freq="MS")
+    t = np.arange(240) / 12
+    s = pd.Series(100 * np.exp(0.05 * t + rng.normal(0, 0.05, 240)), index=idx)
+    out = tf.log_trend_growth(s)
+    truth = 100 * math.expm1(0.05)
+    assert out["ci_low_pct"] < truth < out["ci_high_pct"]
+    assert out["ci_high_pct"] - out["ci_low_pct"] < 1.0
+    assert out["maxlags"] == 4  # floor(4 * 2.4 ** (2/9)) = floor(4.86)
+    with pytest.raises(TradelibError, match="positive"):
+        tf.log_trend_growth(-s)
+    with pytest.raises(TradelibError, match="too few"):
+        tf.log_trend_growth(s.iloc[:3])

@@ -623,3 +623,53 @@ def _adjacent(s: pd.Series, a: object, b: object) -> bool:
     """True when ``b`` directly follows ``a`` in the index of ``s``."""
     pos = s.index.get_loc(a)
     return pos + 1 < len(s) and s.index[pos + 1] == b
+
+
+def log_trend_growth(s: pd.Series, *, maxlags: int | None = None) -> dict[str, float | int | str]:
+    """Average growth rate from a log-linear trend, with Newey–West (HAC) standard errors.
+
+    Fits ln(y_t) = a + b·t + u_t by OLS, with t in years (integer-year index, or a DatetimeIndex
+    converted to fractional years), on the positive, non-missing values of ``s``. Serial
+    correlation in u_t is allowed for with HAC standard errors; ``maxlags`` defaults to the
+    Newey–West rule floor(4·(n/100)^(2/9)). Returns the growth rate in percent a year
+    (100·(e^b − 1)) with its 95% confidence interval (from b ± 1.96·se), ``b``, ``se``, ``n``,
+    ``maxlags``, ``first``/``last`` (labels of the first and last observations) and ``r2``.
+    The trend is a description: breaks (recessions, agreements) are not modelled.
+    """
+    import statsmodels.api as sm
+
+    y = s.astype("float64").dropna()
+    if (y <= 0).any():
+        raise TransformError(
+            "log_trend_growth: needs positive values (take the absolute value of a deficit that "
+            "never changes sign, or model exports and imports separately)."
+        )
+    if len(y) < 5:
+        raise TransformError(f"log_trend_growth: {len(y)} observations are too few (need >= 5).")
+    if isinstance(y.index, pd.DatetimeIndex):
+        t = y.index.year + (y.index.month - 1) / 12.0
+        labels = (y.index[0].strftime("%Y-%m"), y.index[-1].strftime("%Y-%m"))
+    elif pd.api.types.is_integer_dtype(y.index):
+        t = y.index.astype("float64")
+        labels = (str(y.index[0]), str(y.index[-1]))
+    else:
+        raise TransformError("log_trend_growth: index must be integer years or a DatetimeIndex.")
+    n = len(y)
+    lags = int(np.floor(4 * (n / 100) ** (2 / 9))) if maxlags is None else int(maxlags)
+    x = sm.add_constant(np.asarray(t - t[0], dtype="float64"))
+    fit = sm.OLS(np.log(y.to_numpy()), x).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+    b, se = float(fit.params[1]), float(fit.bse[1])
+    logy = np.log(y.to_numpy())
+    tss = float(((logy - logy.mean()) ** 2).sum())
+    return {
+        "rate_pct": 100.0 * math.expm1(b),
+        "ci_low_pct": 100.0 * math.expm1(b - 1.96 * se),
+        "ci_high_pct": 100.0 * math.expm1(b + 1.96 * se),
+        "b": b,
+        "se": se,
+        "n": n,
+        "maxlags": lags,
+        "first": labels[0],
+        "last": labels[1],
+        "r2": float(1.0 - fit.ssr / tss) if tss > 0 else math.nan,
+    }
