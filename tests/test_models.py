@@ -408,3 +408,18 @@ def test_leave_one_unit_out_and_panel_diagnostics():
     assert 0 <= pdg.loc["Pesaran CD", "p_value"] <= 1
     with pytest.raises(M.ModelError, match="does not match"):
         M.panel_diagnostics(res, df.iloc[:-5])
+
+
+def test_fixed_effects_sweep_matches_dummies_on_unbalanced_panel():
+    df = simulate_panel(G=8, T=20, seed=31)
+    df = df.drop(index=np.random.default_rng(0).choice(len(df), size=25, replace=False))
+    res = M.fit_panel_fe(df, "y", ["x"], cov="cluster")
+    data = df.sort_values(["section", "date"]).reset_index(drop=True)
+    X = M._fe_design(data, ["x"], ["section", "date"])
+    ols = sm.OLS(data["y"], X).fit()
+    assert res.params["x"] == pytest.approx(ols.params["x"], rel=1e-8)
+    np.testing.assert_allclose(res.resid.to_numpy(), ols.resid.to_numpy(), atol=1e-8)
+    groups = pd.factorize(data["section"], sort=True)[0]
+    ref = sw.cov_cluster(ols, groups, use_correction=True)
+    assert res.bse["x"] == pytest.approx(np.sqrt(ref[1, 1]), rel=1e-6)
+    assert res.k_fe == X.shape[1] - 1
