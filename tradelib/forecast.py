@@ -24,11 +24,24 @@ import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tradelib.errors import TradelibError
+
+
+def _single_thread() -> Any:
+    """Limit BLAS/OpenMP to one thread while fitting.
+
+    State-space and exponential-smoothing fits multiply tiny matrices thousands of times; extra
+    BLAS threads only add overhead (ten times slower on a busy two-core machine).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
+
 
 __all__ = [
     "ExportsNeeded",
@@ -506,7 +519,7 @@ def forecast_sarimax(
     fidx = future_index(y.index[-1], horizon)
     fx = _align_exog(future_exog, fidx, "forecast_sarimax future_exog") if x is not None else None
     info = FitInfo()
-    with warnings.catch_warnings(record=True) as caught:
+    with _single_thread(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = SARIMAX(y, exog=x, order=order, seasonal_order=seasonal_order, trend=trend)
         res = model.fit(disp=False, maxiter=200)
@@ -557,7 +570,7 @@ def forecast_ets(
     y = _prepare(series, log, "forecast_ets series")
     fidx = future_index(y.index[-1], horizon)
     info = FitInfo()
-    with warnings.catch_warnings(record=True) as caught:
+    with _single_thread(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = ETSModel(
             y,
@@ -619,7 +632,7 @@ def simulate_paths(
         _, res, _ = forecast_ets(series, horizon, log=log, return_result=True, **kwargs)
     else:
         raise ForecastError(f"simulate_paths: method must be 'sarimax' or 'ets', not {method!r}.")
-    with warnings.catch_warnings():
+    with _single_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # index/frequency notes from statsmodels' simulate
         sims = res.simulate(
             nsimulations=horizon, anchor="end", repetitions=n_paths, rng=np.random.default_rng(seed)
@@ -701,7 +714,10 @@ def simulate_paired_ets(
     idx = future_index(first.index[-1], horizon)
     out = {}
     for j, (k, res) in enumerate(fits.items()):
-        sims = res.simulate(horizon, anchor="end", repetitions=n_paths, random_errors=eps[..., j])
+        with _single_thread():
+            sims = res.simulate(
+                horizon, anchor="end", repetitions=n_paths, random_errors=eps[..., j]
+            )
         arr = np.asarray(sims, dtype="float64").reshape(horizon, n_paths)
         out[k] = pd.DataFrame(
             np.exp(arr) if log else arr, index=idx, columns=pd.RangeIndex(n_paths, name="path")
