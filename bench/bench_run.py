@@ -31,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tradelib.run import default_jobs
+
 TARGET_WARM_SECONDS = 180.0
 
 
@@ -42,9 +46,10 @@ def run_job(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         "--partner", args.partner,
         "--out", str(workdir / "output"),
         "--site-dir", str(workdir / "site"),
-        "--jobs", str(args.jobs),
         "--no-progress",
     ]  # fmt: skip
+    if args.jobs is not None:
+        cmd += ["--jobs", str(args.jobs)]
     if args.mirror:
         cmd += ["--mirror", args.mirror]
     start = time.perf_counter()
@@ -97,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print (and optionally save) the results."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--partner", default="Mexico")
-    p.add_argument("--jobs", type=int, default=1, help="notebooks executed at the same time")
+    p.add_argument(
+        "--jobs", type=int, help="notebooks executed at the same time (default: tradelib run's)"
+    )
     p.add_argument("--mirror", help="mirror folder (default: tradelib's own resolution)")
     p.add_argument("--json", help="write the measurements to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     meta = {
         "partner": args.partner,
-        "jobs": args.jobs,
+        "jobs": args.jobs if args.jobs is not None else default_jobs(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "machine": platform.machine(),
