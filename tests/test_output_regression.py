@@ -77,8 +77,9 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, run.Notebook
         pytest.skip("no notebooks committed yet")
     out = tmp_path_factory.mktemp("executed")
     plan = run.RunPlan(NOTEBOOKS, out, parameters={}, partner=run.DEFAULT_PARTNER, timeout=600)
-    jobs = int(os.environ.get("TRADELIB_JOBS", "2"))
-    results = run.run_notebooks(plan, jobs=jobs, progress=False)
+    jobs = run.default_jobs()
+    durations = run.previous_durations(run.default_output_dir() / run.slugify(run.DEFAULT_PARTNER))
+    results = run.run_notebooks(plan, jobs=jobs, progress=False, durations=durations)
     return {r.notebook: r for r in results}
 
 

@@ -141,6 +141,21 @@ def test_default_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert 1 <= run.default_jobs() <= 2
 
 
+def test_longest_first_uses_previous_durations(tmp_path: Path) -> None:
+    paths = [tmp_path / n for n in ("01_a.ipynb", "02_b.ipynb", "03_c.ipynb", "04_d.ipynb")]
+    results = [
+        run.NotebookResult("01_a.ipynb", "ok", 10.0),
+        run.NotebookResult("02_b.ipynb", "ok", 30.0),
+        run.NotebookResult("03_c.ipynb", "failed", 99.0),  # failures say nothing about duration
+    ]
+    run.write_summary(tmp_path, results, {}, "Mexico")
+    durations = run.previous_durations(tmp_path)
+    assert durations == {"01_a.ipynb": 10.0, "02_b.ipynb": 30.0}
+    order = [p.name for p in run.longest_first(paths, durations)]
+    assert order == ["03_c.ipynb", "04_d.ipynb", "02_b.ipynb", "01_a.ipynb"]
+    assert run.previous_durations(tmp_path / "absent") == {}
+
+
 def test_inplace_refuses_other_partners() -> None:
     args = cli._build_parser().parse_args(["run", "--inplace", "--partner", "Canada", "--no-fetch"])
     with pytest.raises(TradelibError, match="--inplace refreshes the committed notebooks"):

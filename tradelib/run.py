@@ -309,10 +309,13 @@ def run_notebooks(
     jobs: int = 1,
     progress: bool = True,
     runner: Callable[[Path, RunPlan], NotebookResult] = run_one,
+    durations: dict[str, float] | None = None,
 ) -> list[NotebookResult]:
     """Execute every notebook of ``plan`` (``jobs`` at a time) with a tqdm progress bar.
 
-    Results come back in notebook order whatever the completion order.
+    With several jobs, notebooks start longest first according to ``durations`` (seconds by file
+    name, e.g. from the previous run's summary; unknown ones count as longest), which shortens the
+    whole run when one notebook dominates. Results come back in notebook order.
     """
     from tqdm.auto import tqdm
 
@@ -329,7 +332,8 @@ def run_notebooks(
                 bar.update(1)
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = {pool.submit(runner, src, plan): src for src in plan.notebooks}
+                order = longest_first(plan.notebooks, durations or {})
+                futures = {pool.submit(runner, src, plan): src for src in order}
                 bar.set_description(f"{jobs} at a time")
                 for fut in as_completed(futures):
                     res = fut.result()
@@ -339,6 +343,27 @@ def run_notebooks(
     finally:
         bar.close()
     return [results[p.name] for p in plan.notebooks]
+
+
+def longest_first(notebooks: list[Path], durations: dict[str, float]) -> list[Path]:
+    """Notebooks sorted by expected duration, longest (or unknown) first; ties keep file order."""
+    return sorted(notebooks, key=lambda p: -durations.get(p.name, float("inf")))
+
+
+def previous_durations(out_dir: Path) -> dict[str, float]:
+    """Seconds per notebook from the ``run-summary.json`` of an earlier run (empty if none)."""
+    from tradelib.site import SUMMARY_FILE
+
+    path = out_dir / SUMMARY_FILE
+    try:
+        results = json.loads(path.read_text(encoding="utf-8")).get("results", [])
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {
+        str(r["notebook"]): float(r["seconds"])
+        for r in results
+        if isinstance(r, dict) and r.get("status") == "ok" and "notebook" in r and "seconds" in r
+    }
 
 
 def summary_table(results: list[NotebookResult]) -> str:
@@ -486,7 +511,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"run: {len(notebooks)} notebooks for {partner} {where}", file=sys.stderr)
     t0 = time.perf_counter()
     jobs = default_jobs() if args.jobs is None else max(1, args.jobs)
-    results = run_notebooks(plan, jobs=jobs, progress=not args.no_progress)
+    durations = previous_durations(out_dir) if not args.inplace else {}
+    results = run_notebooks(plan, jobs=jobs, progress=not args.no_progress, durations=durations)
     if not args.inplace:
         write_summary(out_dir, results, params, partner)
     print(summary_table(results))
