@@ -3,7 +3,7 @@
 The site has an index page (the question, one line per notebook taken from its first cell, the
 data vintages found in the fetch manifest, the run summary) and one page per executed notebook,
 rendered with nbconvert's JupyterLab look through tradelib's own template
-(``tradelib/templates/tradelib_html``). Nothing is fetched from the internet when the site is built
+(``tradelib/templates``). Nothing is fetched from the internet when the site is built
 or viewed: the template drops require.js, MathJax, mermaid and the widget manager (all CDN
 scripts), local images are embedded, remote images (the launch badges) are replaced by text, and
 formulas are drawn as SVG images by matplotlib's mathtext (LaTeX source where it cannot draw one).
@@ -38,8 +38,9 @@ BRANCH = "main"
 BINDER_BADGE_SVG = "https://mybinder.org/badge_logo.svg"
 COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-TEMPLATE_NAME = "tradelib_html"
+TEMPLATE_NAME = "templates"
+"""nbconvert template: the folder ``tradelib/templates`` (shipped as package data)."""
+TEMPLATE_DIR = Path(__file__).resolve().parent / TEMPLATE_NAME
 
 QUESTION = "Will Mexico and the US improve their trade balance?"
 QUESTION_CONTEXT = (
@@ -415,7 +416,7 @@ def render_notebook_html(nb: Any, nav: str = "", footer: str = "") -> str:
 
     exporter = HTMLExporter(
         template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        extra_template_basedirs=[str(TEMPLATE_DIR.parent)],
         embed_images=True,
     )
     body, _ = exporter.from_notebook_node(
