@@ -12,9 +12,9 @@ is used to check
   installed: every page loads, every image has alt text, internal links resolve, nothing is
   loaded from the internet).
 
-So a change in code, environment or data cannot silently change a published result. Slow: run
-with ``pytest -m slow`` (needs the data built: ``python -m tradelib fetch && python -m tradelib
-build``).
+So a change in code, environment or data cannot silently change a published result. Marked
+``slow`` and ``notebooks`` (leave it out with ``pytest -m "not slow"``). The data are fetched (from
+the mirror when there is one) and built first, as ``python -m tradelib run`` does.
 """
 
 from __future__ import annotations
@@ -75,6 +75,12 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, run.Notebook
     """Execute every committed notebook once (its own parameters) into a temporary folder."""
     if not NOTEBOOKS:
         pytest.skip("no notebooks committed yet")
+    from tradelib import fetch, load
+
+    # as `python -m tradelib run` does: store and cache the data once, before notebooks run in
+    # parallel (they would otherwise copy and build the same files at the same time)
+    fetch.fetch_all()
+    load.build_all()
     out = tmp_path_factory.mktemp("executed")
     plan = run.RunPlan(NOTEBOOKS, out, parameters={}, partner=run.DEFAULT_PARTNER, timeout=600)
     jobs = run.default_jobs()
