@@ -241,11 +241,12 @@ def test_audit_catches_broken_pages(rendered: tuple[Path, list[Path]]) -> None:
     bad.write_text(
         "<html><head><title>x</title><script src='https://cdn.x/a.js'></script></head><body>"
         "<img src='data:image/png;base64,AA'><a href='missing.html'>m</a><a href='#nope'>n</a>"
+        "<img src='data:image/png;base64,BB' alt='No description has been provided for this image'>"
         "</body></html>",
         encoding="utf-8",
     )
     problems = site.audit_site(site_dir)
-    assert any("without alt text" in p for p in problems)
+    assert sum("without alt text" in p for p in problems) == 2
     assert any("'missing.html' does not resolve" in p for p in problems)
     assert any("#nope not found" in p for p in problems)
     assert any("loads https://cdn.x/a.js" in p for p in problems)

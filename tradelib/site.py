@@ -717,6 +717,10 @@ class _DomAudit(HTMLParser):
             self.title += data
 
 
+_NBCONVERT_DEFAULT_ALT = "no description has been provided"
+"""Start of the alt text nbconvert gives images that have none: not a description."""
+
+
 def audit_page(page: Path, dom: str, site_dir: Path) -> list[str]:
     """Problems of one page's DOM: images without alt text, remote loads, broken internal links."""
     parser = _DomAudit()
@@ -725,8 +729,12 @@ def audit_page(page: Path, dom: str, site_dir: Path) -> list[str]:
     if not parser.title.strip():
         problems.append(f"{page.name}: no <title>")
     for img in parser.images:
-        if not (img.get("alt") or "").strip():
-            problems.append(f"{page.name}: <img> without alt text (src {str(img.get('src'))[:40]})")
+        alt = (img.get("alt") or "").strip()
+        if not alt or alt.lower().startswith(_NBCONVERT_DEFAULT_ALT):
+            problems.append(
+                f"{page.name}: <img> without alt text (src {str(img.get('src'))[:40]}); show "
+                "figures with tradelib.plot.show(fig, alt=...)"
+            )
     for src in parser.loads:
         if _REMOTE.match(src):
             problems.append(f"{page.name}: loads {src} from the internet")
