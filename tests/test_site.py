@@ -149,6 +149,8 @@ def test_notebook_info_takes_title_and_question() -> None:
     assert info.summary == "What drives imports?"
     nb.cells[0].source = "# 04 · R\n\n**Question.** Is it big? How big (in $bn) is it? More."
     assert site.notebook_info(nb, "04_x").summary == "Is it big?"
+    assert site.first_sentence('It asked: "Will it?" Then more.') == 'It asked: "Will it?"'
+    assert site.first_sentence("No full stop here") == "No full stop here"
     nb.cells[0].source = "# 05 · Plain\n\n" + site.badges_markdown("05.ipynb") + "\n\nA first line."
     assert site.notebook_info(nb, "05").summary == "A first line."
 
@@ -221,7 +223,7 @@ def test_index_links_other_partner_editions(tmp_path: Path) -> None:
     site.build_site(executed, tmp_path / "site" / "canada", partner="Canada", manifest=tmp_path)
     site.build_site(executed, tmp_path / "site", partner="Mexico", manifest=tmp_path)
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
-    assert '<a href="canada/index.html">canada</a>' in index
+    assert '<a href="canada/index.html">Canada</a>' in index
     assert site.audit_site(tmp_path / "site") == []
 
 

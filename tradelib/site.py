@@ -196,8 +196,8 @@ def notebook_info(nb: Any, stem: str) -> NotebookInfo:
 
 def first_sentence(text: str) -> str:
     """The first sentence of ``text`` (up to the first ``.``, ``?`` or ``!`` followed by a capital)."""
-    parts = re.split(r"(?<=[.?!])\s+(?=[A-Z\"“(])", text.strip(), maxsplit=1)
-    return parts[0] if parts else ""
+    m = re.search(r"[.?!][\"”’)]?(?=\s+[A-Z\"“(])", text.strip())
+    return text.strip()[: m.end()] if m else text.strip()
 
 
 def read_manifest(path: Path) -> list[dict[str, str]]:
@@ -431,7 +431,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width:
 h1 { font-size: 1.8em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: 0.5em 0; } caption { text-align: left; color: #555; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; } a { color: #0072B2; }
+th { background: #f2f2f2; } a { color: #0072B2; } table.vintages td { font-size: 0.85em; }
 ol.notebooks li { margin-bottom: 0.6em; } .status-failed { color: #D55E00; font-weight: bold; }
 .status-skipped { color: #555; } p.note { color: #555; font-size: 0.9em; }
 """
@@ -485,7 +485,10 @@ def _index_html(
         )
     parts += ["<h2>Notebooks</h2>", f'<ol class="notebooks">{"".join(items)}</ol>']
     if editions:
-        links = ", ".join(f'<a href="{esc(slug)}/index.html">{esc(slug)}</a>' for slug in editions)
+        links = ", ".join(
+            f'<a href="{esc(slug)}/index.html">{esc(slug.replace("-", " ").title())}</a>'
+            for slug in editions
+        )
         parts.append(f"<p>Also rendered for other partners: {links}.</p>")
     parts.append("<h2>Data vintages</h2>")
     if vintages:
@@ -498,7 +501,8 @@ def _index_html(
             for v in vintages
         )
         parts.append(
-            "<table><caption>From tradelib's fetch manifest. Notebooks read the newest vintage "
+            '<table class="vintages"><caption>From tradelib&#39;s fetch manifest. Notebooks read '
+            "the newest vintage "
             "unless their VINTAGE parameter says otherwise.</caption>"
             f"{head}{body}</table>"
         )
