@@ -156,6 +156,34 @@ def test_longest_first_uses_previous_durations(tmp_path: Path) -> None:
     assert run.previous_durations(tmp_path / "absent") == {}
 
 
+def test_fetch_each_skips_failing_sources(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tradelib import fetch
+    from tradelib.errors import FetchError
+    from tradelib.sources import SOURCES
+
+    calls: list[str] = []
+
+    def fake_fetch_all(*, mirror: str | None = None, sources: list[str]) -> list:
+        calls.extend(sources)
+        if sources == ["census-duties"]:
+            raise FetchError("census-duties: CENSUS_API_KEY is not set")
+        return []
+
+    monkeypatch.setattr(fetch, "fetch_all", fake_fetch_all)
+    assert run.fetch_each(None) == {"census-duties": "census-duties: CENSUS_API_KEY is not set"}
+    assert calls == list(SOURCES)
+    assert "fetch: census-duties skipped" in capsys.readouterr().err
+
+    def always_fails(*, mirror: str | None = None, sources: list[str]) -> list:
+        raise FetchError(f"{sources[0]}: offline")
+
+    monkeypatch.setattr(fetch, "fetch_all", always_fails)
+    with pytest.raises(TradelibError, match="no source could be fetched"):
+        run.fetch_each("/no/mirror")
+
+
 def test_inplace_refuses_other_partners() -> None:
     args = cli._build_parser().parse_args(["run", "--inplace", "--partner", "Canada", "--no-fetch"])
     with pytest.raises(TradelibError, match="--inplace refreshes the committed notebooks"):

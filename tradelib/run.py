@@ -464,13 +464,35 @@ def default_jobs() -> int:
     return min(2, os.cpu_count() or 1)
 
 
+def fetch_each(mirror: str | None) -> dict[str, str]:
+    """Fetch every source; one that fails is reported and skipped. Returns ``{source: error}``.
+
+    A source that cannot be fetched (e.g. the Census API without ``CENSUS_API_KEY``) should not
+    stop the notebooks that do not need it; those that do fail with the loader's message.
+    """
+    from tradelib import fetch
+    from tradelib.sources import SOURCES
+
+    failed: dict[str, str] = {}
+    for sid in SOURCES:
+        try:
+            fetch.fetch_all(mirror=mirror, sources=[sid])
+        except TradelibError as exc:
+            failed[sid] = str(exc)
+            print(f"fetch: {sid} skipped: {exc}", file=sys.stderr)
+    if failed and len(failed) == len(SOURCES):
+        raise TradelibError(
+            "fetch: no source could be fetched (first error: "
+            f"{next(iter(failed.values()))}); check the mirror (--mirror DIR) or the connection"
+        )
+    return failed
+
+
 def _prepare_data(args: argparse.Namespace) -> None:
     """Fetch and build, unless switched off."""
     if not args.no_fetch:
-        from tradelib import fetch
-
         print("fetch: raw files", file=sys.stderr)
-        fetch.fetch_all(mirror=args.mirror)
+        fetch_each(args.mirror)
     if not args.no_build:
         from tradelib import load
 
