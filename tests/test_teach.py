@@ -53,7 +53,12 @@ def _write(folder: Path, name: str, nb: nbformat.NotebookNode) -> Path:
 def test_student_copy_drops_solutions_and_outputs() -> None:
     nb = _notebook()
     stu = teach.student_copy(nb)
-    assert len(stu.cells) == len(nb.cells) - 2
+    # the two solution cells (markdown + code) become one empty answer cell
+    assert len(stu.cells) == len(nb.cells) - 1
+    answer = stu.cells[3]
+    assert (
+        answer.cell_type == "code" and answer.source == "" and answer.metadata["tags"] == ["answer"]
+    )
     assert not any(teach.is_solution(c) for c in stu.cells)
     code = [c for c in stu.cells if c.cell_type == "code"]
     assert code and all(c.outputs == [] and c.execution_count is None for c in code)

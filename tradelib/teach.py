@@ -1,7 +1,8 @@
 """Student copies of the notebooks and the checks that keep them honest (``python -m tradelib student``).
 
 A student copy is the source notebook with every cell tagged ``solution`` removed (markdown and
-code) and all outputs, execution counts and execution metadata cleared. ``check_in_sync`` verifies
+code; an empty code cell tagged ``answer`` takes each solution's place) and all outputs, execution
+counts and execution metadata cleared. ``check_in_sync`` verifies
 that a folder of student copies still matches the source notebooks and leaks no solution text;
 ``check_structure`` checks a source notebook against the conventions in CONTRIBUTING.md.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from tradelib.errors import TradelibError
 
 SOLUTION_TAG = "solution"
+ANSWER_TAG = "answer"
 PARAMETERS_TAG = "parameters"
 REQUIRED_PARAMETERS = ("PARTNER", "START", "END", "VINTAGE")
 REQUIRED_HEADINGS = ("Summary", "What's next", "References", "Exercises")
@@ -50,12 +52,27 @@ def _clean_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k not in ("execution", "papermill")}
 
 
+def answer_cell() -> Any:
+    """An empty code cell, tagged ``answer``, where a student writes a solution."""
+    from nbformat.v4 import new_code_cell
+
+    cell = new_code_cell("")
+    cell.metadata["tags"] = [ANSWER_TAG]
+    return cell
+
+
 def student_copy(nb: Any) -> Any:
-    """A copy of ``nb`` without solution cells, outputs, execution counts or execution metadata."""
+    """A copy of ``nb`` for students.
+
+    Solution cells are removed (each run of them is replaced by one empty code cell tagged
+    ``answer``), and outputs, execution counts and execution metadata are cleared.
+    """
     out = copy.deepcopy(nb)
     kept = []
     for cell in out.cells:
         if is_solution(cell):
+            if not kept or ANSWER_TAG not in tags(kept[-1]):
+                kept.append(answer_cell())
             continue
         cell.metadata = _clean_metadata(dict(cell.get("metadata", {})))
         if cell.cell_type == "code":
@@ -128,7 +145,7 @@ def check_in_sync(src_dir: Path, student_dir: Path) -> list[str]:
         src = nbformat.read(str(sources[name]), as_version=4)
         stu = nbformat.read(str(copies[name]), as_version=4)
         expected = [(c.cell_type, c.source) for c in src.cells if not is_solution(c)]
-        actual = [(c.cell_type, c.source) for c in stu.cells]
+        actual = [(c.cell_type, c.source) for c in stu.cells if ANSWER_TAG not in tags(c)]
         if expected != actual:
             first = next(
                 (i for i, (a, b) in enumerate(zip(expected, actual)) if a != b),
