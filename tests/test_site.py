@@ -221,7 +221,10 @@ def test_index_links_other_partner_editions(tmp_path: Path) -> None:
     executed.mkdir()
     nbformat.write(_executed("01_a", "01 · A", "Why?", "Bars"), str(executed / "01_a.ipynb"))
     site.build_site(executed, tmp_path / "site" / "canada", partner="Canada", manifest=tmp_path)
+    (tmp_path / "site" / "00_renamed.html").write_text("<html></html>", encoding="utf-8")
     site.build_site(executed, tmp_path / "site", partner="Mexico", manifest=tmp_path)
+    assert not (tmp_path / "site" / "00_renamed.html").exists()  # stale page removed
+    assert (tmp_path / "site" / "canada" / "01_a.html").is_file()  # editions kept
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert '<a href="canada/index.html">Canada</a>' in index
     assert site.audit_site(tmp_path / "site") == []

@@ -634,6 +634,8 @@ def build_site(
         target = out_dir / f"{info.stem}.html"
         target.write_text(page, encoding="utf-8")
         written.append(target)
+    for stale in set(out_dir.glob("*.html")) - set(written):
+        stale.unlink()  # a page of a notebook that is gone (editions in sub-folders are kept)
     return written
 
 
