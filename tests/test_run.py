@@ -184,6 +184,14 @@ def test_fetch_each_skips_failing_sources(
         run.fetch_each("/no/mirror")
 
 
+def test_remove_orphans(tmp_path: Path) -> None:
+    keep = _write(tmp_path / "out", "01_a.ipynb", _nb("x = 1"))
+    gone = _write(tmp_path / "out", "00_renamed.ipynb", _nb("x = 1"))
+    src = [tmp_path / "nb" / "01_a.ipynb"]
+    assert run.remove_orphans(tmp_path / "out", src) == [gone]
+    assert keep.exists() and not gone.exists()
+
+
 def test_inplace_refuses_other_partners() -> None:
     args = cli._build_parser().parse_args(["run", "--inplace", "--partner", "Canada", "--no-fetch"])
     with pytest.raises(TradelibError, match="--inplace refreshes the committed notebooks"):

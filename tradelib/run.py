@@ -345,6 +345,15 @@ def run_notebooks(
     return [results[p.name] for p in plan.notebooks]
 
 
+def remove_orphans(out_dir: Path, notebooks: list[Path]) -> list[Path]:
+    """Delete executed copies in ``out_dir`` whose source notebook no longer exists."""
+    names = {p.name for p in notebooks}
+    orphans = [p for p in out_dir.glob("*.ipynb") if p.name not in names]
+    for p in orphans:
+        p.unlink()
+    return orphans
+
+
 def longest_first(notebooks: list[Path], durations: dict[str, float]) -> list[Path]:
     """Notebooks sorted by expected duration, longest (or unknown) first; ties keep file order."""
     return sorted(notebooks, key=lambda p: -durations.get(p.name, float("inf")))
@@ -533,6 +542,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"run: {len(notebooks)} notebooks for {partner} {where}", file=sys.stderr)
     t0 = time.perf_counter()
     jobs = default_jobs() if args.jobs is None else max(1, args.jobs)
+    if not args.inplace and not args.only:
+        remove_orphans(out_dir, notebooks)
     durations = previous_durations(out_dir) if not args.inplace else {}
     results = run_notebooks(plan, jobs=jobs, progress=not args.no_progress, durations=durations)
     if not args.inplace:
