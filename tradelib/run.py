@@ -29,6 +29,8 @@ from tradelib.errors import TradelibError
 DEFAULT_PARTNER = "Mexico"
 PARAMETER_NAMES = ("PARTNER", "START", "END", "VINTAGE")
 KERNEL_NAME = "python3"
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+"""The kernel's own log (not the notebook's outputs) shows errors only: no start-up chatter."""
 
 
 class NotebookRunError(TradelibError):
@@ -233,6 +235,7 @@ def execute_with_papermill(
         request_save_on_cell_execute=False,
         cwd=str(src.parent),
         execution_timeout=timeout,
+        extra_arguments=KERNEL_ARGUMENTS,
     )
 
 
@@ -243,7 +246,11 @@ def execute_inplace(src: Path, timeout: int, kernel: str) -> None:
 
     nb = nbformat.read(str(src), as_version=4)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name=kernel, resources={"metadata": {"path": str(src.parent)}}
+        nb,
+        timeout=timeout,
+        kernel_name=kernel,
+        resources={"metadata": {"path": str(src.parent)}},
+        extra_arguments=KERNEL_ARGUMENTS,
     )
     try:
         client.execute()
