@@ -151,6 +151,8 @@ def test_notebook_info_takes_title_and_question() -> None:
     assert site.notebook_info(nb, "04_x").summary == "Is it big?"
     assert site.first_sentence('It asked: "Will it?" Then more.') == 'It asked: "Will it?"'
     assert site.first_sentence("No full stop here") == "No full stop here"
+    nb.cells[0].source = "# 04 · R\n\n**Question.** Does _STL_SEASONAL_ matter?"
+    assert site.notebook_info(nb, "04_x").summary == "Does STL_SEASONAL matter?"
     nb.cells[0].source = "# 05 · Plain\n\n" + site.badges_markdown("05.ipynb") + "\n\nA first line."
     assert site.notebook_info(nb, "05").summary == "A first line."
 

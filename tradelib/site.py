@@ -143,7 +143,7 @@ _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 def _plain_text(markdown: str) -> str:
     """Strip the Markdown used in summaries (links, images, emphasis, code ticks)."""
     text = _MD_LINK.sub(lambda m: "" if m.group(0).startswith("!") else m.group(1), markdown)
-    text = re.sub(r"[*_`]+", "", text)
+    text = re.sub(r"[*`]+|(?<!\w)_+|_+(?!\w)", "", text)  # keep snake_case names intact
     return re.sub(r"\s+", " ", text).strip()
 
 
