@@ -98,6 +98,17 @@ def test_headings_order_and_exercises() -> None:
     assert any(p.startswith("1 exercises") for p in problems)
 
 
+def test_each_exercise_needs_its_solution() -> None:
+    nb = _good()
+    nb.cells[8].metadata["tags"] = []  # solution of exercise 1 untagged
+    problems = teach.check_structure(nb, PATH)
+    assert any("exercise(s) [1] are not followed" in p for p in problems)
+    nb = _good()
+    nb.cells[7].source += "\n\n### Exercise 1b\n\nAnd this."  # two exercises, one solution
+    assert teach.exercise_count(nb) == 3
+    assert teach.unsolved_exercises(nb) == [1]
+
+
 def test_outputs_warnings_errors_and_alt_text() -> None:
     nb = _good()
     nb.cells[2].outputs = [new_output("stream", name="stderr", text="FutureWarning: x\n")]

@@ -206,15 +206,15 @@ _EXERCISES_HEAD = re.compile(r"^\s{0,3}#{1,6}\s+Exercises\b", flags=re.IGNORECAS
 _EXERCISE_ITEM = re.compile(r"^\s{0,3}(?:#{1,6}\s+|\*\*|__)\s*Exercise\b", flags=re.IGNORECASE)
 
 
-def exercise_count(nb: Any) -> int:
-    """Number of exercises after the ``Exercises`` heading.
+def exercise_starts(nb: Any) -> list[int]:
+    """Cell index of each exercise after the ``Exercises`` heading (one entry per exercise).
 
     An exercise starts with a heading or a bold paragraph beginning "Exercise" (e.g.
     ``### Exercise 1`` or ``**Exercise 2.**``) in a cell that is not a solution.
     """
     seen_heading = False
-    count = 0
-    for cell in nb.cells:
+    starts: list[int] = []
+    for i, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown" or is_solution(cell):
             continue
         for ln in cell.source.splitlines():
@@ -222,8 +222,25 @@ def exercise_count(nb: Any) -> int:
                 seen_heading = bool(_EXERCISES_HEAD.match(ln))
                 continue
             if _EXERCISE_ITEM.match(ln):
-                count += 1
-    return count
+                starts.append(i)
+    return starts
+
+
+def exercise_count(nb: Any) -> int:
+    """Number of exercises after the ``Exercises`` heading."""
+    return len(exercise_starts(nb))
+
+
+def unsolved_exercises(nb: Any) -> list[int]:
+    """Exercise numbers (1, 2, ...) not followed by a solution code cell before the next one."""
+    starts = exercise_starts(nb)
+    ends = [*starts[1:], len(nb.cells)]
+    unsolved = []
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True), start=1):
+        between = nb.cells[a + 1 : b] if b > a else []
+        if not any(is_solution(c) and c.cell_type == "code" for c in between):
+            unsolved.append(k)
+    return unsolved
 
 
 def _output_text(output: Any) -> str:
@@ -365,9 +382,12 @@ def check_structure(nb: Any, notebook_path: str | Path) -> list[str]:
             f"{n_ex} exercises (headings 'Exercise ...' after 'Exercises'); "
             f"{MIN_EXERCISES}-{MAX_EXERCISES} are required"
         )
-    n_sol = sum(1 for c in cells if is_solution(c) and c.cell_type == "code")
-    if n_sol < min(n_ex, MIN_EXERCISES) or n_sol == 0:
-        problems.append(f"{n_sol} code cells tagged 'solution'; each exercise needs a solution")
+    unsolved = unsolved_exercises(nb)
+    if unsolved:
+        problems.append(
+            f"exercise(s) {unsolved} are not followed by a code cell tagged 'solution' (each "
+            "exercise needs its worked solution right after it)"
+        )
     problems += output_problems(nb)
     problems += figure_problems(nb)
     problems += execution_order_problems(nb)
