@@ -43,7 +43,10 @@ def _good() -> nbformat.NotebookNode:
     cells = [
         title,
         params,
-        new_code_cell(site.colab_install_cell() + "\n\nimport tradelib as tl"),
+        new_code_cell(
+            site.colab_install_cell() + "\n\nimport tradelib as tl\nfrom tradelib import plot"
+            "\n\nplot.use_style()"
+        ),
         fig,
         new_markdown_cell("## Summary\n\nIt works."),
         new_markdown_cell("## What's next\n\nNotebook 10."),
@@ -83,6 +86,12 @@ def test_parameters_cell_rules() -> None:
     nb = _good()
     nb.cells[2].metadata["tags"] = ["parameters"]
     assert any("2 cells are tagged 'parameters'" in p for p in teach.check_structure(nb, PATH))
+
+
+def test_imports_follow_parameters() -> None:
+    nb = _good()
+    nb.cells[2].source = nb.cells[2].source.replace("plot.use_style()", "")
+    assert any("must be the imports" in p for p in teach.check_structure(nb, PATH))
 
 
 def test_headings_order_and_exercises() -> None:

@@ -369,6 +369,15 @@ def check_structure(nb: Any, notebook_path: str | Path) -> list[str]:
         missing = [p for p in REQUIRED_PARAMETERS if p not in names]
         if missing:
             problems.append(f"the parameters cell does not set {', '.join(missing)}")
+        after = [c for c in cells[params[0] + 1 :] if c.cell_type == "code"]
+        imports = after[0].source if after else ""
+        if not re.search(r"^\s*(?:import tradelib|from tradelib)", imports, flags=re.MULTILINE) or (
+            "use_style()" not in imports
+        ):
+            problems.append(
+                "the code cell after the parameters cell must be the imports (import tradelib ..., "
+                "then plot.use_style())"
+            )
     heads = [_norm(h) for h in _headings(nb)]
     for wanted in REQUIRED_HEADINGS:
         if _norm(wanted) not in heads:
