@@ -84,6 +84,11 @@ def test_parameters_cell_rules() -> None:
     nb.cells[1].source = 'PARTNER = "Mexico"\nEND = None'
     assert any("does not set START, VINTAGE" in p for p in teach.check_structure(nb, PATH))
     nb = _good()
+    nb.cells[1].source += "\nimport pandas as pd"
+    assert any(
+        "assignments only" in p and "import pandas" in p for p in teach.check_structure(nb, PATH)
+    )
+    nb = _good()
     nb.cells[2].metadata["tags"] = ["parameters"]
     assert any("2 cells are tagged 'parameters'" in p for p in teach.check_structure(nb, PATH))
 

@@ -195,6 +195,21 @@ def parameters_cells(nb: Any) -> list[int]:
     return [i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in tags(c)]
 
 
+def non_assignments(source: str) -> list[str]:
+    """Top-level statements of a parameters cell that are not plain assignments (should be none)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        return [f"syntax error: {exc.msg} (line {exc.lineno})"]
+    return [
+        ast.get_source_segment(source, node) or type(node).__name__
+        for node in tree.body
+        if not isinstance(node, ast.Assign | ast.AnnAssign)
+    ]
+
+
 def assigned_names(source: str) -> set[str]:
     """Names assigned at top level in a code cell (``NAME = ...`` or annotated)."""
     return set(
@@ -369,6 +384,12 @@ def check_structure(nb: Any, notebook_path: str | Path) -> list[str]:
         missing = [p for p in REQUIRED_PARAMETERS if p not in names]
         if missing:
             problems.append(f"the parameters cell does not set {', '.join(missing)}")
+        extra = non_assignments(cells[params[0]].source)
+        if extra:
+            problems.append(
+                f"the parameters cell must hold assignments only (papermill replaces it); found "
+                f"{extra[0].splitlines()[0]!r}"
+            )
         after = [c for c in cells[params[0] + 1 :] if c.cell_type == "code"]
         imports = after[0].source if after else ""
         if not re.search(r"^\s*(?:import tradelib|from tradelib)", imports, flags=re.MULTILINE) or (
