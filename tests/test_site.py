@@ -67,6 +67,9 @@ def _executed(stem: str, title: str, question: str, alt: str) -> nbformat.Notebo
     ]
     params = new_code_cell('PARTNER = "Mexico"', execution_count=1)
     params.metadata["tags"] = ["parameters"]
+    solutions = [new_code_cell("answer = 42", execution_count=n) for n in (4, 5)]
+    for cell in solutions:
+        cell.metadata["tags"] = ["solution"]
     return new_notebook(
         cells=[
             new_markdown_cell(
@@ -77,6 +80,12 @@ def _executed(stem: str, title: str, question: str, alt: str) -> nbformat.Notebo
             fig,
             metric,
             new_markdown_cell("## Summary\n\nThe balance is $x$ and [see above](#Summary)."),
+            new_markdown_cell(
+                f"## Exercises\n\n### Exercise 1\n\nRedo {title} for **Canada**; use $\\tau_t$."
+            ),
+            solutions[0],
+            new_markdown_cell("**Exercise 2.** Add a control."),
+            solutions[1],
         ]
     )
 
@@ -201,7 +210,15 @@ def test_site_pages_and_index(rendered: tuple[Path, list[Path]]) -> None:
         "05_check.html",
         "01_data.html",
         "02_trends.html",
+        "exercises.html",
     ]
+    exercises = (site_dir / "exercises.html").read_text(encoding="utf-8")
+    assert exercises.count('<div class="exercise">') == 4
+    assert '<a href="02_trends.html#Exercise-1">In the notebook →</a>' in exercises
+    assert '<a href="01_data.html">In the notebook →</a>' in exercises  # bold-paragraph exercise
+    assert "Redo 02 · Trends for <strong>Canada</strong>" in exercises
+    assert 'alt="formula: \\tau_t"' in exercises and "answer = 42" not in exercises
+    assert 'href="exercises.html"' in (site_dir / "index.html").read_text(encoding="utf-8")
     skipped = (site_dir / "05_check.html").read_text(encoding="utf-8")
     assert "not run for Mexico" in skipped and "specific to Mexico" in skipped
     index = (site_dir / "index.html").read_text(encoding="utf-8")

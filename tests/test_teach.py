@@ -69,6 +69,16 @@ def test_student_copy_drops_solutions_and_outputs() -> None:
     assert nb.cells[1].outputs and len(nb.cells) == 6
 
 
+def test_exercise_texts() -> None:
+    texts = teach.exercise_texts(_notebook())
+    assert texts == [
+        "### Exercise 1\n\nFind the peak month.",
+        "### Exercise 2\n\nTry another partner.",
+    ]
+    assert teach.exercise_count(_notebook()) == 2
+    assert teach.unsolved_exercises(_notebook()) == [2]  # exercise 2 has no solution after it
+
+
 def test_make_and_check_in_sync(tmp_path: Path) -> None:
     src, out = tmp_path / "nb", tmp_path / "students"
     _write(src, "01_tiny.ipynb", _notebook())

@@ -484,6 +484,10 @@ def _index_html(
             f"computed sentence, table and figure refers to {esc(partner)}.</p>"
         )
     parts += ["<h2>Notebooks</h2>", f'<ol class="notebooks">{"".join(items)}</ol>']
+    parts.append(
+        f'<p>For teaching: <a href="{EXERCISES_PAGE}">all exercises on one page</a>; student '
+        "copies without solutions come from <code>python -m tradelib student</code>.</p>"
+    )
     if editions:
         links = ", ".join(
             f'<a href="{esc(slug)}/index.html">{esc(slug.replace("-", " ").title())}</a>'
@@ -560,6 +564,55 @@ def _skipped_html(stem: str, partner: str, message: str) -> str:
     )
 
 
+EXERCISES_PAGE = "exercises.html"
+
+
+def _exercise_html(markdown: str, stem: str) -> str:
+    """One exercise as HTML, linked to its place in the notebook's page (ids made page-unique)."""
+    from nbconvert.filters.markdown import markdown2html
+
+    body = markdown2html(math_to_images(markdown))
+    first_id = re.search(r'\bid="([^"]+)"', body)
+    body = re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", body)
+    body = re.sub(r'\sid="[^"]*"', "", body)
+    target = f"{stem}.html" + (f"#{first_id.group(1)}" if first_id else "")
+    return f'<div class="exercise">{body}<p><a href="{html.escape(target)}">In the notebook →</a></p></div>'
+
+
+def exercises_html(loaded: list[tuple[Path, Any]], infos: list[NotebookInfo], partner: str) -> str:
+    """A page listing every notebook's exercises, for teachers planning coursework."""
+    from tradelib import teach
+
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>tradelib: exercises</title>",
+        (
+            f"<style>{_INDEX_CSS} div.exercise {{ margin: 0 0 1.2em 1em; }} "
+            "div.exercise h3, div.exercise h4 { font-size: 1.05em; margin-bottom: 0.2em; }</style>"
+        ),
+        "</head><body><main>",
+        _nav([("index.html", "Index")]),
+        "<h1>Exercises</h1>",
+        (
+            "<p>Each notebook ends with exercises that extend it. Worked solutions follow each "
+            "exercise in the notebook; <code>python -m tradelib student</code> writes copies "
+            "without them.</p>"
+        ),
+    ]
+    for (_, nb), info in zip(loaded, infos, strict=True):
+        texts = teach.exercise_texts(nb)
+        if not texts:
+            continue
+        parts.append(f'<h2><a href="{esc(info.stem)}.html">{esc(info.title)}</a></h2>')
+        parts += [_exercise_html(t, info.stem) for t in texts]
+    parts.append(_footer(partner, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")))
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
 def executed_notebooks(executed_dir: Path) -> list[Path]:
     """The executed notebooks in a folder, in file-name order."""
     return sorted(p for p in executed_dir.glob("*.ipynb") if not p.name.startswith("."))
@@ -634,6 +687,9 @@ def build_site(
         target = out_dir / f"{info.stem}.html"
         target.write_text(page, encoding="utf-8")
         written.append(target)
+    exercises = out_dir / EXERCISES_PAGE
+    exercises.write_text(exercises_html(loaded, infos, partner), encoding="utf-8")
+    written.append(exercises)
     for stale in set(out_dir.glob("*.html")) - set(written):
         stale.unlink()  # a page of a notebook that is gone (editions in sub-folders are kept)
     return written

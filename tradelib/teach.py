@@ -241,6 +241,26 @@ def exercise_starts(nb: Any) -> list[int]:
     return starts
 
 
+def exercise_texts(nb: Any) -> list[str]:
+    """The Markdown of each exercise: from its "Exercise" line to the next exercise or cell end."""
+    seen_heading = False
+    texts: list[list[str]] = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown" or is_solution(cell):
+            continue
+        current: list[str] | None = None
+        for ln in cell.source.splitlines():
+            if not seen_heading:
+                seen_heading = bool(_EXERCISES_HEAD.match(ln))
+                continue
+            if _EXERCISE_ITEM.match(ln):
+                current = [ln]
+                texts.append(current)
+            elif current is not None:
+                current.append(ln)
+    return ["\n".join(t).strip() for t in texts]
+
+
 def exercise_count(nb: Any) -> int:
     """Number of exercises after the ``Exercises`` heading."""
     return len(exercise_starts(nb))
