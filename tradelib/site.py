@@ -434,6 +434,7 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertica
 th { background: #f2f2f2; } a { color: #0072B2; } table.vintages td { font-size: 0.85em; }
 ol.notebooks li { margin-bottom: 0.6em; } .status-failed { color: #D55E00; font-weight: bold; }
 .status-skipped { color: #555; } p.note { color: #555; font-size: 0.9em; }
+nav.tl-nav { padding-bottom: 0.5em; border-bottom: 1px solid #ccc; } nav.tl-nav a { text-decoration: none; }
 """
 
 
