@@ -276,6 +276,26 @@ def test_audit_catches_broken_pages(rendered: tuple[Path, list[Path]]) -> None:
     assert any("loads https://cdn.x/a.js" in p for p in problems)
 
 
+def test_site_command(
+    rendered: tuple[Path, list[Path]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tradelib import cli
+
+    monkeypatch.setattr(site, "find_browser", lambda: None)  # raw-HTML audit keeps this fast
+    executed = tmp_path / "output" / "mexico"
+    out = tmp_path / "site2"
+    argv = ["site", "--executed", str(executed), "--out", str(out), "--check"]
+    assert cli.main(argv) == 0
+    assert "every page checked as raw HTML" in capsys.readouterr().out
+    (out / "01_data.html").write_text("<html><title>t</title><img src='x.png'></html>", "utf-8")
+    from tradelib.site import audit_site
+
+    assert any("without alt text" in p for p in audit_site(out))
+
+
 def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(site.SiteError, match="no executed notebooks to render"):
         site.build_site(tmp_path, tmp_path / "site", manifest=tmp_path / "none.csv")

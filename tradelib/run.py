@@ -552,7 +552,11 @@ def main(args: argparse.Namespace) -> int:
     if not args.inplace and not args.only:
         remove_orphans(out_dir, notebooks)
     durations = previous_durations(out_dir) if not args.inplace else {}
-    results = run_notebooks(plan, jobs=jobs, progress=not args.no_progress, durations=durations)
+    try:
+        results = run_notebooks(plan, jobs=jobs, progress=not args.no_progress, durations=durations)
+    except KeyboardInterrupt:
+        print("run: interrupted; executed copies may be incomplete", file=sys.stderr)
+        return 130
     if not args.inplace:
         write_summary(out_dir, results, params, partner)
     print(summary_table(results))
