@@ -193,9 +193,11 @@ def test_remove_orphans(tmp_path: Path) -> None:
 
 
 def test_inplace_refuses_other_partners() -> None:
-    args = cli._build_parser().parse_args(["run", "--inplace", "--partner", "Canada", "--no-fetch"])
-    with pytest.raises(TradelibError, match="--inplace refreshes the committed notebooks"):
-        run.main(args)
+    parser = cli._build_parser()
+    for extra in (["--partner", "Canada"], ["--start", "2020-01"]):
+        args = parser.parse_args(["run", "--inplace", "--no-fetch", "--no-build", *extra])
+        with pytest.raises(TradelibError, match="--inplace refreshes the committed notebooks"):
+            run.main(args)
 
 
 def test_end_to_end_with_papermill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -518,16 +518,17 @@ def _prepare_data(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the pipeline; exit code 1 when a notebook failed."""
+    inplace_error = TradelibError(
+        "--inplace refreshes the committed notebooks with their own parameters; it cannot be "
+        "combined with --partner/--start/--end/--vintage (drop --inplace to write copies)"
+    )
+    if args.inplace and (args.start or args.end or args.vintage):
+        raise inplace_error
+    _prepare_data(args)  # first: resolving the partner's name reads the data
     partner = display_partner(args.partner)
     slug = slugify(partner)
-    if args.inplace and (
-        not same_partner(partner, DEFAULT_PARTNER) or args.start or args.end or args.vintage
-    ):
-        raise TradelibError(
-            "--inplace refreshes the committed notebooks with their own parameters; it cannot be "
-            "combined with --partner/--start/--end/--vintage (drop --inplace to write copies)"
-        )
-    _prepare_data(args)
+    if args.inplace and not same_partner(partner, DEFAULT_PARTNER):
+        raise inplace_error
     nb_dir = Path(args.notebooks) if args.notebooks else default_notebook_dir()
     notebooks = list_notebooks(nb_dir, args.only)
     if not notebooks:
