@@ -124,12 +124,19 @@ def pip_install_spec() -> str:
 
 
 def colab_install_cell() -> str:
-    """Source of the install cell notebooks carry for Colab (a no-op where tradelib is installed)."""
+    """Source of the install cell notebooks carry for Colab (a no-op where tradelib is installed).
+
+    Where tradelib is missing it installs the package from GitHub and downloads the official
+    files from their publishers (a source that cannot be fetched is reported and skipped).
+    """
     return (
         "try:\n"
         "    import tradelib  # noqa: F401\n"
-        "except ImportError:  # e.g. on Colab: install the package from GitHub\n"
-        f'    %pip install --quiet "{pip_install_spec()}"'
+        "except ImportError:  # e.g. on Colab: install the package from GitHub, fetch the data\n"
+        f'    %pip install --quiet "{pip_install_spec()}"\n'
+        "    from tradelib.run import fetch_each\n"
+        "\n"
+        "    fetch_each(mirror=None)"
     )
 
 
