@@ -232,6 +232,7 @@ def test_site_pages_and_index(rendered: tuple[Path, list[Path]]) -> None:
     assert "failed in this run" in index
     assert '<a href="05_check.html">05_check</a>: not run for Mexico' in index
     page = (site_dir / "02_trends.html").read_text(encoding="utf-8")
+    assert page.count('<details class="tl-solution">') == 2  # the two solution cells, folded
     assert 'alt="Line of the balance"' in page
     assert '<a href="01_data.html">← 01 · The data</a>' in page
     assert "tl-badge" in page and "mybinder.org/badge_logo.svg" not in page
