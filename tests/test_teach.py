@@ -82,7 +82,9 @@ def test_exercise_texts() -> None:
 def test_make_and_check_in_sync(tmp_path: Path) -> None:
     src, out = tmp_path / "nb", tmp_path / "students"
     _write(src, "01_tiny.ipynb", _notebook())
+    _write(out, "00_removed.ipynb", _notebook())  # copy of a notebook that no longer exists
     written = teach.make_student_copies(src, out)
+    assert not (out / "00_removed.ipynb").exists()
     assert [p.name for p in written] == ["01_tiny.ipynb"]
     assert teach.check_in_sync(src, out) == []
     text = written[0].read_text(encoding="utf-8")

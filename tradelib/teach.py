@@ -106,6 +106,8 @@ def make_student_copies(src_dir: Path, out_dir: Path) -> list[Path]:
         target = out_dir / src.name
         nbformat.write(student_copy(nb), str(target))
         written.append(target)
+    for orphan in set(out_dir.glob("*.ipynb")) - set(written):
+        orphan.unlink()  # the copy of a notebook that no longer exists
     return written
 
 
