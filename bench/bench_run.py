@@ -38,6 +38,18 @@ from tradelib.run import default_jobs
 TARGET_WARM_SECONDS = 180.0
 
 
+def parse_run_output(stdout: str) -> tuple[dict[str, dict[str, Any]], float | None]:
+    """Per-notebook seconds and status, and the notebooks+site seconds, from ``run``'s output."""
+    notebooks: dict[str, dict[str, Any]] = {}
+    for line in stdout.splitlines():
+        m = re.match(r"^(\S+\.ipynb)\s+([\d.]+|-)\s+(ok|failed|skipped)\s*$", line)
+        if m:
+            secs = None if m.group(2) == "-" else float(m.group(2))
+            notebooks[m.group(1)] = {"seconds": secs, "status": m.group(3)}
+    elapsed = re.search(r"^elapsed: ([\d.]+) s$", stdout, flags=re.MULTILINE)
+    return notebooks, float(elapsed.group(1)) if elapsed else None
+
+
 def run_job(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Run ``python -m tradelib run`` once with data, outputs and site under ``workdir``."""
     env = dict(os.environ, TRADELIB_DATA=str(workdir / "data"))
@@ -55,14 +67,7 @@ def run_job(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     total = time.perf_counter() - start
-    notebooks = {}
-    for line in proc.stdout.splitlines():
-        m = re.match(r"^(\S+\.ipynb)\s+([\d.]+|-)\s+(ok|failed|skipped)\s*$", line)
-        if m:
-            secs = None if m.group(2) == "-" else float(m.group(2))
-            notebooks[m.group(1)] = {"seconds": secs, "status": m.group(3)}
-    elapsed = re.search(r"^elapsed: ([\d.]+) s$", proc.stdout, flags=re.MULTILINE)
-    notebooks_and_site = float(elapsed.group(1)) if elapsed else None
+    notebooks, notebooks_and_site = parse_run_output(proc.stdout)
     return {
         "exit_code": proc.returncode,
         "total_seconds": round(total, 1),

@@ -257,3 +257,31 @@ def test_inplace_refreshes_committed_copies(tmp_path: Path) -> None:
     assert "papermill" not in nb.metadata and "injected-parameters" not in str(nb)
     assert results[1].cell_index == 3
     assert "02_bad.ipynb, cell 3" in results[1].message and "AttributeError" in results[1].message
+
+
+def test_benchmark_reads_the_run_summary() -> None:
+    """bench/bench_run.py parses what `run` prints; keep the two in step."""
+    import importlib.util
+
+    from tradelib import config
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_run", config.project_root() / "bench" / "bench_run.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = [
+        run.NotebookResult("01_a.ipynb", "ok", 12.34),
+        run.NotebookResult("05_fact.ipynb", "skipped", message="specific to Mexico"),
+    ]
+    stdout = run.summary_table(results) + "\nsite: 3 pages\nelapsed: 20.5 s\n"
+    notebooks, elapsed = bench.parse_run_output(stdout)
+    assert notebooks == {
+        "01_a.ipynb": {"seconds": 12.3, "status": "ok"},
+        "05_fact.ipynb": {"seconds": None, "status": "skipped"},
+    }
+    assert elapsed == 20.5
+    row = {"total_seconds": 30.0, "data_seconds": 9.5, "notebooks_and_site_seconds": 20.5}
+    table = bench.report({"cold": row | {"notebooks": notebooks}, "warm": row | {"notebooks": {}}})
+    assert "warm run 30.0 s meets the 180 s target" in table
