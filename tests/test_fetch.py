@@ -6,10 +6,11 @@ import hashlib
 import http.server
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
-
 from conftest import FIXTURES
+
 from tradelib import cli, config, fetch
 from tradelib.errors import FetchError, MissingDataError
 from tradelib.sources import Source, SourceFile
@@ -20,12 +21,12 @@ PAYLOAD_FILE = FIXTURES / "mirror/fred/2026-01/DEXMXUS.csv"
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serves the fixture mirror; /drop cuts the body short; /status/N answers with code N."""
 
-    hits: dict[str, int] = {}
+    hits: ClassVar[dict[str, int]] = {}
 
     def log_message(self, *args):  # keep test output quiet
         pass
 
-    def do_GET(self):  # noqa: N802 - http.server API
+    def do_GET(self):
         _Handler.hits[self.path] = _Handler.hits.get(self.path, 0) + 1
         if self.path.startswith("/status/"):
             code = int(self.path.rsplit("/", 1)[1])

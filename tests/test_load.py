@@ -6,12 +6,11 @@ import time
 
 import pandas as pd
 import pytest
+from conftest import tiny_country_rows, write_xlsx
 
 import tradelib as tl
-from conftest import tiny_country_rows, write_xlsx
 from tradelib import cache, config
 from tradelib.errors import TradelibError
-
 
 # --------------------------------------------------------------------------- tiny mirror
 

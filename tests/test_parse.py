@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 import pytest
-
 from conftest import COUNTRY_HEADER, FIXTURES, tiny_country_rows, write_xlsx
+
 from tradelib import parse
 from tradelib.errors import ParseError
 
@@ -29,7 +29,7 @@ def test_country_unpublished_zeros_are_not_trade(country_xlsx):
     assert trade["date"].max() == pd.Timestamp("2025-02-01")
     assert out["trade"].attrs["last_published"] == "2025-02"
     # no month after February 2025 exists, so no placeholder zero can pass as trade
-    assert not ((trade["date"] > "2025-02-01")).any()
+    assert not (trade["date"] > "2025-02-01").any()
     # a zero inside a published month is a real zero and is kept
     feb = trade.loc[(trade["partner_code"] == "2010") & (trade["flow"] == "exports")
                     & (trade["date"] == pd.Timestamp("2025-02-01"))]

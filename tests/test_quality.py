@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import tiny_country_rows, write_xlsx
+
 from tradelib import quality
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import tiny_country_rows, write_xlsx
+
 from tradelib import parse, validate
 from tradelib.errors import ValidationError
 

@@ -66,7 +66,7 @@ def write(source_id: str, vintage: str, tables: dict[str, pd.DataFrame],
         _atomic(base / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
     meta = {"source_id": source_id, "vintage": vintage, "parser_version": PARSER_VERSION,
             "raw_sha256": raw_sha, "tables": sorted(tables),
-            "built_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+            "built_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
             **(extra or {})}
     _atomic(base / "meta.json",
             lambda p: Path(p).write_text(json.dumps(meta, indent=2, default=str), "utf-8"))

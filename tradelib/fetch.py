@@ -83,7 +83,7 @@ def atomic_write_bytes(dest: Path, chunks: Iterable[bytes]) -> tuple[str, int]:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 # --------------------------------------------------------------------------- manifest
@@ -184,6 +184,17 @@ def _progress(total: int | None, desc: str):
                 leave=False, disable=os.environ.get("TRADELIB_QUIET") == "1")
 
 
+def _body(resp, bar, expected: int | None) -> Iterable[bytes]:
+    """Yield a response's chunks; raise if fewer bytes arrive than Content-Length promised."""
+    received = 0
+    for chunk in resp.iter_content(_CHUNK):
+        received += len(chunk)
+        bar.update(len(chunk))
+        yield chunk
+    if expected is not None and received < expected:
+        raise FetchError(f"connection dropped after {received} of {expected} bytes")
+
+
 def download(url: str, dest: Path, *, timeout: float = 60.0, retries: int = 3,
              backoff: float = 1.0, postprocess: Callable[[bytes], bytes] | None = None,
              desc: str | None = None) -> tuple[str, int]:
@@ -206,23 +217,12 @@ def download(url: str, dest: Path, *, timeout: float = 60.0, retries: int = 3,
                     raise requests.HTTPError(last)
                 total = resp.headers.get("Content-Length")
                 expected = int(total) if total and total.isdigit() else None
-                received = 0
                 bar = _progress(expected, desc or dest.name)
-
-                def body() -> Iterable[bytes]:
-                    nonlocal received
-                    for chunk in resp.iter_content(_CHUNK):
-                        received += len(chunk)
-                        bar.update(len(chunk))
-                        yield chunk
-                    if expected is not None and received < expected:
-                        raise FetchError(f"connection dropped after {received} of "
-                                         f"{expected} bytes")
-
                 try:
+                    body = _body(resp, bar, expected)
                     if postprocess is None:
-                        return atomic_write_bytes(dest, body())
-                    data = b"".join(body())
+                        return atomic_write_bytes(dest, body)
+                    data = b"".join(body)
                     return atomic_write_bytes(dest, [postprocess(data)])
                 finally:
                     bar.close()

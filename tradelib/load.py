@@ -16,12 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tradelib import cache, parse, validate
+from tradelib import cache, config, parse, validate
 from tradelib.errors import TradelibError, ValidationError
-from tradelib.fetch import ensure_raw, mirror_vintages, read_manifest, sha256_file, \
-    stored_vintages
-from tradelib import config
-from tradelib.sources import SOURCES, get_source, fred_source_id
+from tradelib.fetch import ensure_raw, mirror_vintages, read_manifest, sha256_file, stored_vintages
+from tradelib.sources import SOURCES, fred_source_id, get_source
 
 TRADE_SOURCES = {"nsa": "census-country", "sa": "census-ctyseasonal"}
 ALIASES = {"eu": "0003", "european union": "0003", "world": "0015", "world nsa": "0015",
@@ -54,11 +52,11 @@ def build(source_id: str, vintage: str | None = None) -> dict[str, Any]:
             if name in ("trade", "trade_sa"):
                 df = validate.validate_trade(df, path)
                 gaps = df.attrs.get("year_gaps")
-                extra["validation"]["year_gaps"] = 0 if gaps is None else int(len(gaps))
+                extra["validation"]["year_gaps"] = 0 if gaps is None else len(gaps)
                 if name == "trade":
                     checked = validate.check_annual_totals(df, parsed["annual"], path)
                     extra["validation"]["annual_totals"] = {
-                        "series_years_checked": int(len(checked)),
+                        "series_years_checked": len(checked),
                         "max_abs_difference_musd": float(checked["difference"].abs().max()),
                     }
                 else:

@@ -15,6 +15,8 @@ Conventions
 
 from __future__ import annotations
 
+import functools
+import operator
 import zipfile
 from pathlib import Path
 
@@ -126,7 +128,7 @@ def parse_census_country(path: str | Path, vintage: str) -> dict[str, pd.DataFra
                    var_name="col", value_name="value_musd")
     long["flow"] = long["col"].str[0].map(FLOW_PREFIX)
     long["month"] = long["col"].str[1:].map({m: i + 1 for i, m in enumerate(MONTHS)})
-    long["date"] = pd.to_datetime(dict(year=long["year"], month=long["month"], day=1))
+    long["date"] = pd.to_datetime({"year": long["year"], "month": long["month"], "day": 1})
     # Months after the last published month are Census's placeholder zeros: not data. They are
     # left out of the table (equivalently: missing), never kept as zero trade.
     long = long.loc[~((long["year"] == last_year) & (long["month"] > last_month))]
@@ -157,11 +159,11 @@ def parse_census_ctyseasonal(path: str | Path, vintage: str) -> dict[str, pd.Dat
     path = Path(path)
     cols = {p: [f"{p}{m}" for m in MONTHS] for p in "BEI"}
     qcols = [f"{p}Q{q}" for p in "BEI" for q in range(1, 5)]
-    required = ["year", "cty_code", "cty_desc", *sum(cols.values(), []), *qcols]
+    required = ["year", "cty_code", "cty_desc", *functools.reduce(operator.iadd, cols.values(), []), *qcols]
     df, _ = _read_excel_with(path, required, "cty_code")
     if df.empty:
         raise ParseError(f"{path}: the sheet has a header but no data rows. Fetch the file again.")
-    numeric = ["year", *sum(cols.values(), []), *qcols]
+    numeric = ["year", *functools.reduce(operator.iadd, cols.values(), []), *qcols]
     df = _numeric(df, numeric, path, ["cty_code", "year"])
     df["year"] = df["year"].astype("int64")
     df["partner_code"] = _pad_code(df["cty_code"], path, "cty_code")
@@ -170,7 +172,7 @@ def parse_census_ctyseasonal(path: str | Path, vintage: str) -> dict[str, pd.Dat
                    value_vars=cols["E"] + cols["I"], var_name="col", value_name="value_usd")
     long["flow"] = long["col"].str[0].map(FLOW_PREFIX).astype("str")
     long["month"] = long["col"].str[1:].map({m: i + 1 for i, m in enumerate(MONTHS)})
-    long["date"] = pd.to_datetime(dict(year=long["year"], month=long["month"], day=1))
+    long["date"] = pd.to_datetime({"year": long["year"], "month": long["month"], "day": 1})
     long["value_musd"] = long["value_usd"] / 1e6
     last = long.loc[long["value_musd"].notna(), "date"].max()
     long = long.loc[long["date"] <= last]
@@ -293,7 +295,7 @@ def parse_bts_sections(path: str | Path, vintage: str) -> dict[str, pd.DataFrame
                    {"CommodityGroup": "str", "Mode": "str", "TradeType": "str"})
     df = _numeric(df, ["Year", "Month", "TradeValue"], path, ["Year", "Month"])
     _check_trade_types(df, path)
-    df["date"] = pd.to_datetime(dict(year=df["Year"], month=df["Month"], day=1))
+    df["date"] = pd.to_datetime({"year": df["Year"], "month": df["Month"], "day": 1})
     out = _bts_sum(df.rename(columns={"CommodityGroup": "section"}), ["date", "section"])
     out["vintage"] = vintage
     return {"sections": out.sort_values(["section", "date"]).reset_index(drop=True)}
@@ -310,7 +312,7 @@ def parse_bts_totals(path: str | Path, vintage: str) -> dict[str, pd.DataFrame]:
                    {"Country": "str", "Mode": "str", "TradeType": "str"})
     df = _numeric(df, ["Year", "Month", "TradeValue"], path, ["Year", "Month", "Country"])
     _check_trade_types(df, path)
-    df["date"] = pd.to_datetime(dict(year=df["Year"], month=df["Month"], day=1))
+    df["date"] = pd.to_datetime({"year": df["Year"], "month": df["Month"], "day": 1})
     out = _bts_sum(df.rename(columns={"Country": "country"}), ["date", "country"])
     out["surface_only"] = out["date"] < pd.Timestamp("2003-11-01")
     out["vintage"] = vintage

@@ -141,8 +141,8 @@ def check_sa_consistency(trade_sa: pd.DataFrame, balance: pd.DataFrame, source: 
     """Seasonally adjusted balance = exports - imports, for every published month."""
     w = trade_sa.pivot_table(index=["date", "partner_code"], columns="flow",
                              values="value_musd").reset_index()
-    b = balance.assign(date=pd.to_datetime(dict(year=balance["year"], month=balance["month"],
-                                                 day=1)))
+    b = balance.assign(date=pd.to_datetime({"year": balance["year"], "month": balance["month"],
+                                                 "day": 1}))
     m = w.merge(b[["date", "partner_code", "balance_usd"]], on=["date", "partner_code"])
     diff = (m["exports"] - m["imports"]) - m["balance_usd"] / 1e6
     bad = m.loc[diff.abs() > tol_musd]
