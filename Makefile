@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.tradelib-installed
 
-.PHONY: all test setup fetch build site students bench lint clean-data
+.PHONY: all test setup fetch build site students bench bench-run lint clean-data
 
 all: $(STAMP)
 	$(BIN)/python -m tradelib run $(RUN_ARGS)
@@ -39,6 +39,9 @@ students: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tradelib.bench
+
+bench-run: $(STAMP)
+	$(BIN)/python bench/bench_run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check tradelib tests
