@@ -293,3 +293,10 @@ def test_scorecard_copies_level_verdicts_to_each_rounding_option():
     assert card.loc[("A", "rounded to $0.1bn"), "imports"] == "close"
     with pytest.raises(fk.FactCheckError, match="no checked"):
         fk.scorecard({})
+
+
+def test_group_rule_is_the_package_rule():
+    from tradelib import transform
+
+    for code in ("0003", "0015", "0021", "8220", "2010", "5700", "1220"):
+        assert fk.is_group_code(code) == transform.is_aggregate(code)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tradelib.errors import TradelibError
+from tradelib.transform import is_aggregate
 
 __all__ = [
     "VERDICT_ORDER",
@@ -358,8 +359,10 @@ def yoy_table(
 
 
 def is_group_code(code: str) -> bool:
-    """Census partner codes below 1000 are groups (World, EU, USMCA, regions), not countries."""
-    return int(str(code)) < 1000
+    """True for Census codes that are not a single country: groups below 1000 (World, EU,
+    USMCA claims, regions) and 'Unidentified Countries'. One rule for the whole package:
+    :func:`tradelib.transform.is_aggregate`."""
+    return is_aggregate(code)
 
 
 def two_way_ranking(
@@ -370,7 +373,7 @@ def two_way_ranking(
 ) -> pd.DataFrame:
     """Rank partners by two-way trade (exports + imports) summed over ``start``..``end``.
 
-    Group codes (< 1000) are dropped except those in ``keep_groups`` (e.g. ``("0003",)`` to
+    Group codes (:func:`is_group_code`) are dropped except those in ``keep_groups`` (e.g. ``("0003",)`` to
     show the European Union beside the countries, unranked). Only partners with every month of
     the window published are ranked. Returns ``partner_code, partner, exports, imports,
     two_way, share_of_countries (percent of the ranked countries' total), rank`` (groups get no
