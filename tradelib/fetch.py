@@ -91,7 +91,7 @@ def _now() -> str:
 def read_manifest(path: Path | None = None) -> list[dict[str, str]]:
     """Rows of the fetch manifest (empty list if there is none yet)."""
     path = path or config.manifest_path()
-    if not path.exists():
+    if not path.is_file():
         return []
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))

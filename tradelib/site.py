@@ -15,7 +15,6 @@ launch badges and the Colab install line are derived from.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import html
 import json
@@ -28,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tradelib.errors import TradelibError
+from tradelib.fetch import read_manifest
 
 REPO_URL = "https://github.com/tradelib/tradelib"
 """The public GitHub repository; badges and install instructions are derived from it."""
@@ -205,14 +205,6 @@ def first_sentence(text: str) -> str:
     """The first sentence of ``text`` (up to the first ``.``, ``?`` or ``!`` followed by a capital)."""
     m = re.search(r"[.?!][\"”’)]?(?=\s+[A-Z\"“(])", text.strip())
     return text.strip()[: m.end()] if m else text.strip()
-
-
-def read_manifest(path: Path) -> list[dict[str, str]]:
-    """Rows of tradelib's fetch manifest (empty when it does not exist yet)."""
-    if not path.is_file():
-        return []
-    with path.open(newline="", encoding="utf-8") as fh:
-        return [dict(row) for row in csv.DictReader(fh)]
 
 
 def _pick(row: dict[str, str], *names: str) -> str:
