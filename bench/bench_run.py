@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tradelib.run import default_jobs
+from tradelib.publish.run import default_jobs
 
 TARGET_WARM_SECONDS = 180.0
 

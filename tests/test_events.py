@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradelib import events as E
+from tradelib.analysis import events as E
 
 FIX = Path(__file__).parent / "fixtures" / "events"
 
@@ -90,7 +90,7 @@ def test_validate_raises_with_file_name_and_fix_hint():
     msg = str(err.value)
     assert msg.startswith("broken.csv:")
     assert "line 2 (event_id='2020-01-deal')" in msg
-    assert "data/README.md" in msg
+    assert "tradelib/resources/README.md" in msg
 
 
 def test_header_must_match():
@@ -297,3 +297,22 @@ def test_group_sections_collapses_the_rest():
     assert wide.loc["2020-02-01", "All other sections"] == 11.0
     with pytest.raises(E.EventsValidationError, match="Textiles"):
         E.group_sections(s, ["Vehicles"])
+
+
+def test_effective_rate_over_is_ratio_of_sums():
+    import pandas as pd
+
+    d = pd.DataFrame({
+        "date": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]),
+        "partner_code": ["2010"] * 3,
+        "duties_usd": [1.0, 9.0, 0.0],
+        "imports_cons_usd": [100.0, 100.0, 800.0],
+    })
+    # ratio of sums: 10 / 1000 = 1 %; the mean of monthly rates would be (1 + 9 + 0) / 3 = 3.33 %
+    assert E.effective_rate_over(d) == pytest.approx(1.0)
+    assert E.effective_rate_over(d, "2025-01", "2025-02") == pytest.approx(5.0)
+    d.loc[1, "duties_usd"] = float("nan")
+    with pytest.raises(E.EventsValidationError, match="2025-02"):
+        E.effective_rate_over(d)
+    with pytest.raises(E.EventsValidationError):
+        E.effective_rate_over(d, "2030-01", "2030-12")

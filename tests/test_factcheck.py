@@ -1,4 +1,4 @@
-"""Tests for tradelib.factcheck on tiny synthetic frames in the load_trade layout."""
+"""Tests for tradelib.analysis.factcheck on tiny synthetic frames in the load_trade layout."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradelib import factcheck as fk
+from tradelib.analysis import factcheck as fk
 
 
 def long_trade(
@@ -296,7 +296,7 @@ def test_scorecard_copies_level_verdicts_to_each_rounding_option():
 
 
 def test_group_rule_is_the_package_rule():
-    from tradelib import transform
+    from tradelib.analysis import transform
 
     for code in ("0003", "0015", "0021", "8220", "2010", "5700", "1220"):
         assert fk.is_group_code(code) == transform.is_aggregate(code)

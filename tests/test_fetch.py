@@ -11,9 +11,10 @@ from typing import ClassVar
 import pytest
 from conftest import FIXTURES
 
-from tradelib import cli, config, fetch
+from tradelib import cli, config
+from tradelib.data import fetch
+from tradelib.data.sources import Source, SourceFile
 from tradelib.errors import FetchError, MissingDataError
-from tradelib.sources import Source, SourceFile
 
 PAYLOAD_FILE = FIXTURES / "mirror/fred/2026-01/DEXMXUS.csv"
 

@@ -1,4 +1,4 @@
-"""Tests for tradelib.forecast on small synthetic series (no data mirror needed)."""
+"""Tests for tradelib.analysis.forecast on small synthetic series (no data mirror needed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradelib import forecast as fc
+from tradelib.analysis import forecast as fc
 from tradelib.errors import TradelibError
 
 

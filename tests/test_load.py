@@ -9,7 +9,8 @@ import pytest
 from conftest import tiny_country_rows, write_xlsx
 
 import tradelib as tl
-from tradelib import cache, config
+from tradelib import config
+from tradelib.data import cache
 from tradelib.errors import TradelibError
 
 # --------------------------------------------------------------------------- tiny mirror
@@ -51,7 +52,7 @@ def test_cache_is_rebuilt_when_raw_file_changes(tiny_mirror):
 
 def test_warm_load_reads_cache_not_raw(tiny_mirror, monkeypatch):
     tl.load_trade("Mexico")
-    from tradelib import parse
+    from tradelib.data import parse
 
     def boom(*a, **k):
         raise AssertionError("parser called on a warm load")

@@ -1,4 +1,4 @@
-"""Tests for tradelib.models on small known inputs and simulated data with a known DGP."""
+"""Tests for tradelib.analysis.models on small known inputs and simulated data with a known DGP."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats import sandwich_covariance as sw
 
-from tradelib import models as M
+from tradelib.analysis import models as M
 
 
 def months(start: str, n: int) -> pd.DatetimeIndex:

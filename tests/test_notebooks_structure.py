@@ -1,6 +1,6 @@
 """Every committed notebook follows the skeleton in CONTRIBUTING.md (checked without executing).
 
-``tradelib.teach.check_structure`` does the checking; the first tests show it catches each kind of
+``tradelib.publish.teach.check_structure`` does the checking; the first tests show it catches each kind of
 departure on small synthetic notebooks, the last one applies it to every notebook in notebooks/.
 """
 
@@ -12,7 +12,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from tradelib import config, site, teach
+from tradelib import config
+from tradelib.publish import site, teach
 
 NOTEBOOK_DIR = config.project_root() / "notebooks"
 REAL_NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))

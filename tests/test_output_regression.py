@@ -27,7 +27,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from tradelib import config, report, run, site, teach
+from tradelib import config
+from tradelib.publish import report, run, site, teach
 
 NOTEBOOK_DIR = config.project_root() / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9]*.ipynb"))
@@ -75,7 +76,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, run.Notebook
     """Execute every committed notebook once (its own parameters) into a temporary folder."""
     if not NOTEBOOKS:
         pytest.skip("no notebooks committed yet")
-    from tradelib import fetch, load
+    from tradelib.data import fetch, load
 
     # as `python -m tradelib run` does: store and cache the data once, before notebooks run in
     # parallel (they would otherwise copy and build the same files at the same time)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import COUNTRY_HEADER, FIXTURES, tiny_country_rows, write_xlsx
 
-from tradelib import parse
+from tradelib.data import parse
 from tradelib.errors import ParseError
 
 

@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from tradelib import plot
 from tradelib.errors import TradelibError
+from tradelib.publish import plot
 
 
 def _relative_luminance(hex_colour: str) -> float:
@@ -124,7 +124,7 @@ def test_mark_events_accepts_mapping_pairs_and_frame():
     plot.mark_events(ax, {"A": "2000-01-01"})
     plot.mark_events(ax, [("2001-01-01", "B"), ("2030-01-01", "outside")])
     plot.mark_events(ax, pd.DataFrame({"date": ["2002-01-01"], "label": ["C"]}))
-    # the layout of data/tariff_events.csv: start_date + short_label
+    # the layout of tradelib/resources/tariff_events.csv: start_date + short_label
     plot.mark_events(
         ax, pd.DataFrame({"start_date": pd.to_datetime(["2003-01-01"]), "short_label": ["D"]})
     )
@@ -168,3 +168,33 @@ def test_show_emits_png_and_html_with_alt(monkeypatch):
     assert 'alt="Balance &quot;fell&quot; &amp; recovered"' in bundle["text/html"]
     assert bundle["image/png"] in bundle["text/html"]
     assert not plt.fignum_exists(fig.number)
+
+
+def test_source_line_from_attrs_and_strings():
+    import pandas as pd
+
+    a = pd.DataFrame({"x": [1]})
+    a.attrs.update(source="census-country", vintage="2026-10")
+    b = pd.Series([1.0])
+    b.attrs.update(source="fred-DEXMXUS", vintage="2026-09")
+    line = plot.source_line(a, b, a, "tradelib tariff-events table")
+    assert line == ("Source: census-country (vintage 2026-10); fred-DEXMXUS (vintage 2026-09); "
+                    "tradelib tariff-events table")
+    with pytest.raises(plot.PlotError, match="attrs"):
+        plot.source_line(pd.DataFrame({"x": [1]}))
+    with pytest.raises(plot.PlotError):
+        plot.source_line()
+
+
+def test_show_draws_source_line():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.set_title("t")
+    plot.add_source(fig, "census-country (vintage 2026-10)")
+    assert plot.figure_source(fig) == "Source: census-country (vintage 2026-10)"
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    ax.set_title("t")
+    with pytest.raises(plot.PlotError, match="source"):
+        plot.show(fig, alt="x", source="  ")

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import tiny_country_rows, write_xlsx
 
-from tradelib import quality
+from tradelib.data import quality
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from tradelib import cli, report, run, site
+from tradelib import cli
 from tradelib.errors import TradelibError
+from tradelib.publish import report, run, site
 
 
 def _nb(body: str, *, partner_specific: str | None = None) -> nbformat.NotebookNode:
@@ -159,9 +160,9 @@ def test_longest_first_uses_previous_durations(tmp_path: Path) -> None:
 def test_fetch_each_skips_failing_sources(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tradelib import fetch
+    from tradelib.data import fetch
+    from tradelib.data.sources import SOURCES
     from tradelib.errors import FetchError
-    from tradelib.sources import SOURCES
 
     calls: list[str] = []
 
@@ -285,3 +286,26 @@ def test_benchmark_reads_the_run_summary() -> None:
     row = {"total_seconds": 30.0, "data_seconds": 9.5, "notebooks_and_site_seconds": 20.5}
     table = bench.report({"cold": row | {"notebooks": notebooks}, "warm": row | {"notebooks": {}}})
     assert "warm run 30.0 s meets the 180 s target" in table
+
+
+def test_record_findings_and_tolerance_round_trip():
+    import nbformat
+
+    from tradelib.publish import report as rp
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    payload = {"name": "a", "value": 1.5, "finding": "A is 1.5.", "uncertainty": "±0.1",
+               "vintage": "2026-10", "tolerance": {"abs": 0.01}}
+    cell.outputs = [nbformat.v4.new_output("display_data", data={rp.METRIC_MIME: payload})]
+    nb.cells = [nbformat.v4.new_markdown_cell("m"), cell]
+    assert rp.read_metrics(nb) == {"a": 1.5}
+    assert rp.read_records(nb)["a"]["tolerance"] == {"abs": 0.01}
+    f = rp.read_findings(nb)
+    assert len(f) == 1 and f[0]["cell"] == 1 and f[0]["finding"] == "A is 1.5."
+    import pytest as _pytest
+
+    with _pytest.raises(ValueError):
+        rp.record("b", 1, finding="  ", display_output=False)
+    with _pytest.raises(ValueError):
+        rp.record("b", 1, tolerance={"abs": -1}, display_output=False)

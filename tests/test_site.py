@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from tradelib import site
+from tradelib.publish import site
 
 BROWSER = site.find_browser()
 NEED_BROWSER = pytest.mark.skipif(
@@ -294,7 +294,7 @@ def test_site_command(
     assert cli.main(argv) == 0
     assert "every page checked as raw HTML" in capsys.readouterr().out
     (out / "01_data.html").write_text("<html><title>t</title><img src='x.png'></html>", "utf-8")
-    from tradelib.site import audit_site
+    from tradelib.publish.site import audit_site
 
     assert any("without alt text" in p for p in audit_site(out))
 
@@ -319,7 +319,7 @@ def test_site_in_headless_chromium(rendered: tuple[Path, list[Path]]) -> None:
 # Launch and citation metadata agree with REPO_URL (the one place the repository URL lives)
 # ---------------------------------------------------------------------------------------------
 
-ROOT = site.TEMPLATE_DIR.parents[1]
+ROOT = site.TEMPLATE_DIR.parents[2]
 
 
 def test_citation_and_license() -> None:

@@ -9,7 +9,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from tradelib import config, teach
+from tradelib import config
+from tradelib.publish import teach
 
 NOTEBOOK_DIR = config.project_root() / "notebooks"
 REAL_NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9]*.ipynb"))

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradelib import events as E
-from tradelib import timeline as T
-from tradelib.plot import PlotError
+from tradelib.analysis import events as E
+from tradelib.publish import timeline as T
+from tradelib.publish.plot import PlotError
 
 FIX = Path(__file__).parent / "fixtures" / "events"
 

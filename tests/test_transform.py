@@ -1,4 +1,4 @@
-"""Tests for tradelib.transform on small synthetic series (no data mirror needed)."""
+"""Tests for tradelib.analysis.transform on small synthetic series (no data mirror needed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradelib import transform as tf
+from tradelib.analysis import transform as tf
 from tradelib.errors import TradelibError
 
 FAST = settings(max_examples=40, deadline=None)

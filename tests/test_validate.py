@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import tiny_country_rows, write_xlsx
 
-from tradelib import parse, validate
+from tradelib.data import parse, validate
 from tradelib.errors import ValidationError
 
 

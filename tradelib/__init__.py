@@ -8,8 +8,7 @@ The public data API (see README):
 >>> fx = tl.load_fred("DEXMXUS")                 # pesos per dollar, monthly mean
 """
 
-from tradelib.errors import FetchError, MissingDataError, ParseError, TradelibError, ValidationError
-from tradelib.load import (
+from tradelib.data.load import (
     available_vintages,
     build,
     build_all,
@@ -28,8 +27,32 @@ from tradelib.load import (
     partners,
     trade_wide,
 )
+from tradelib.errors import FetchError, MissingDataError, ParseError, TradelibError, ValidationError
 
 __version__ = "0.1.0"
+
+# The package has three layers (see CONTRIBUTING.md): ``tradelib.data`` (sources, fetch, parse,
+# validate, cache, load, quality), ``tradelib.analysis`` (transform, events, models, forecast,
+# factcheck) and ``tradelib.publish`` (report, plot, timeline, run, site, teach). Notebooks and
+# users may keep writing ``from tradelib import events, plot``: the modules are imported lazily
+# from their layer the first time they are asked for.
+_LAYER = {
+    **dict.fromkeys(("sources", "fetch", "parse", "validate", "cache", "load", "quality"), "data"),
+    **dict.fromkeys(("transform", "events", "models", "forecast", "factcheck"), "analysis"),
+    **dict.fromkeys(("report", "plot", "timeline", "run", "site", "teach"), "publish"),
+}
+
+
+def __getattr__(name: str):
+    """Import ``tradelib.<layer>.<name>`` on first access as ``tradelib.<name>``."""
+    layer = _LAYER.get(name)
+    if layer is None:
+        raise AttributeError(f"module 'tradelib' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(f"tradelib.{layer}.{name}")
+    globals()[name] = module
+    return module
 
 __all__ = [
     "FetchError", "MissingDataError", "ParseError", "TradelibError", "ValidationError",

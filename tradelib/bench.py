@@ -17,8 +17,8 @@ import statistics
 import time
 
 import tradelib as tl
-from tradelib import parse, validate
-from tradelib.fetch import ensure_raw
+from tradelib.data import parse, validate
+from tradelib.data.fetch import ensure_raw
 
 
 def _time(fn, repeat: int) -> float:

@@ -28,8 +28,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("vintages", help="list the vintages available for each source")
 
-    for name, module in (("run", "tradelib.run"), ("site", "tradelib.site"),
-                         ("student", "tradelib.teach")):
+    for name, module in (("run", "tradelib.publish.run"), ("site", "tradelib.publish.site"),
+                         ("student", "tradelib.publish.teach")):
         try:
             mod = __import__(module, fromlist=["add_arguments"])
         except ImportError:
@@ -47,15 +47,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "fetch":
-            from tradelib import fetch
+            from tradelib.data import fetch
 
             return fetch.cli_fetch(args)
         if args.command == "build":
-            from tradelib import load
+            from tradelib.data import load
 
             return load.cli_build(args)
         if args.command == "vintages":
-            from tradelib import load
+            from tradelib.data import load
 
             return load.cli_vintages(args)
         return int(args._module.main(args) or 0)

@@ -48,8 +48,9 @@ def manifest_path() -> Path:
 
 
 def authored_dir() -> Path:
-    """Data written by the project itself (committed), e.g. the tariff-events table."""
-    return project_root() / "data"
+    """Data written by the project itself (committed and shipped in the wheel), e.g. the
+    tariff-events table: ``tradelib/resources/``."""
+    return PACKAGE_DIR / "resources"
 
 
 def default_mirror() -> Path:

@@ -16,10 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tradelib import cache, config, parse, validate
+from tradelib import config
+from tradelib.data import cache, parse, validate
+from tradelib.data.fetch import (
+    ensure_raw,
+    mirror_vintages,
+    read_manifest,
+    sha256_file,
+    stored_vintages,
+)
+from tradelib.data.sources import SOURCES, fred_source_id, get_source
 from tradelib.errors import TradelibError, ValidationError
-from tradelib.fetch import ensure_raw, mirror_vintages, read_manifest, sha256_file, stored_vintages
-from tradelib.sources import SOURCES, fred_source_id, get_source
 
 TRADE_SOURCES = {"nsa": "census-country", "sa": "census-ctyseasonal"}
 ALIASES = {"eu": "0003", "european union": "0003", "world": "0015", "world nsa": "0015",

@@ -22,8 +22,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from tradelib.events import CATEGORIES
-from tradelib.plot import PALETTE, PlotError
+from tradelib.analysis.events import CATEGORIES
+from tradelib.publish.plot import PALETTE, PlotError
 
 __all__ = [
     "CATEGORY_STYLE",
@@ -179,7 +179,7 @@ def plot_timeline(
 ) -> Axes:
     """Draw events by category between ``start`` and ``end``; return the axes.
 
-    Each category is a horizontal band (top to bottom in :data:`tradelib.events.CATEGORIES`
+    Each category is a horizontal band (top to bottom in :data:`tradelib.analysis.events.CATEGORIES`
     order); a marker sits at each event's start, a bar runs to its ``end_date`` when it has one,
     and labels are stacked in lanes from :func:`timeline_layout` so they never overlap.
     ``labelled`` restricts labels to those event ids (others keep their marker).

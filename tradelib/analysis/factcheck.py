@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tradelib.analysis.transform import is_aggregate
 from tradelib.errors import TradelibError
-from tradelib.transform import is_aggregate
 
 __all__ = [
     "VERDICT_ORDER",
@@ -361,7 +361,7 @@ def yoy_table(
 def is_group_code(code: str) -> bool:
     """True for Census codes that are not a single country: groups below 1000 (World, EU,
     USMCA claims, regions) and 'Unidentified Countries'. One rule for the whole package:
-    :func:`tradelib.transform.is_aggregate`."""
+    :func:`tradelib.analysis.transform.is_aggregate`."""
     return is_aggregate(code)
 
 

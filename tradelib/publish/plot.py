@@ -7,8 +7,9 @@
 * ``shade_eras(ax)`` marks the trade-agreement eras (pre-NAFTA, NAFTA, USMCA) and
   ``shade_shocks(ax)`` the shocks a reader expects (peso crisis, 2008–09, pandemic,
   2025 tariffs); ``mark_events(ax, events)`` draws dated vertical markers.
-* ``show(fig, alt=...)`` displays a figure as PNG *and* as an HTML ``<img alt=...>`` so that
-  rendered notebooks keep the alt text, then closes it.
+* ``show(fig, alt=..., source=...)`` writes a "Source: ... (vintage ...)" line under the figure,
+  then displays it as PNG *and* as an HTML ``<img alt=...>`` so that rendered notebooks keep the
+  alt text, and closes it. ``source_line(df, ...)`` builds that line from the tables' attrs.
 
 Reference for the palette: Okabe, M. and Ito, K. (2008), *Color Universal Design (CUD): how to
 make figures and presentations that are friendly to colorblind people*.
@@ -373,8 +374,56 @@ def figure_to_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def show(fig: Figure, alt: str) -> None:
-    """Display ``fig`` with alt text, then close it.
+SOURCE_PREFIX = "Source: "
+
+
+def source_line(*items: Any) -> str:
+    """The source-and-vintage line for a figure, from tables loaded by tradelib or plain text.
+
+    Each item is a DataFrame/Series loaded by ``tradelib`` (its ``attrs`` carry ``source`` and
+    ``vintage``) or a string such as ``"tradelib tariff-events table"``. Duplicates are dropped,
+    order is kept: ``source_line(trade, fx)`` gives
+    ``"Source: census-country (vintage 2026-10); fred-DEXMXUS (vintage 2026-09)"``.
+    """
+    parts: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            text = item.strip()
+        else:
+            attrs = getattr(item, "attrs", {}) or {}
+            if "source" not in attrs:
+                raise PlotError(
+                    "plot.source_line: this table has no attrs['source'] (was it built with a "
+                    "tradelib loader?); pass the source as a string instead.")
+            vintage = attrs.get("vintage")
+            text = f"{attrs['source']}" + (f" (vintage {vintage})" if vintage else "")
+        if text and text not in parts:
+            parts.append(text)
+    if not parts:
+        raise PlotError("plot.source_line: give at least one table or source string.")
+    return SOURCE_PREFIX + "; ".join(parts)
+
+
+def add_source(fig: Figure, source: str) -> None:
+    """Write ``source`` as a small grey line under the figure (left-aligned)."""
+    text = source if source.startswith(SOURCE_PREFIX) else SOURCE_PREFIX + source
+    fig.text(0.01, -0.01, text, ha="left", va="top", fontsize="x-small", color="#555555",
+             wrap=True, gid="tradelib-source")
+
+
+def figure_source(fig: Figure) -> str | None:
+    """The source line that :func:`add_source` wrote on ``fig``, if any."""
+    for t in fig.texts:
+        if t.get_gid() == "tradelib-source":
+            return t.get_text()
+    return None
+
+
+def show(fig: Figure, alt: str, source: str | None = None) -> None:
+    """Display ``fig`` with alt text and its source line, then close it.
+
+    ``source`` (see :func:`source_line`) is drawn under the figure and repeated in the text
+    output, so readers always see where the data come from and which vintage they are.
 
     The output carries ``image/png`` and a ``text/html`` ``<img alt=...>`` with the same image,
     so HTML renderings keep the alt text; ``text/plain`` holds the alt text. Raises
@@ -391,10 +440,17 @@ def show(fig: Figure, alt: str) -> None:
         raise PlotError(
             "plot.show: the figure has no title — set ax.set_title(...) or fig.suptitle(...)."
         )
+    if source is not None:
+        if not isinstance(source, str) or not source.strip():
+            plt.close(fig)
+            raise PlotError("plot.show: source must be a non-empty string (see plot.source_line).")
+        add_source(fig, source)
     png = figure_to_png(fig)
     plt.close(fig)
     b64 = base64.b64encode(png).decode("ascii")
     alt_clean = " ".join(alt.split())
+    if source is not None:
+        alt_clean = f"{alt_clean} {source if source.startswith(SOURCE_PREFIX) else SOURCE_PREFIX + source}"
     bundle = {
         "image/png": b64,
         "text/html": (

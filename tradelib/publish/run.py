@@ -368,7 +368,7 @@ def longest_first(notebooks: list[Path], durations: dict[str, float]) -> list[Pa
 
 def previous_durations(out_dir: Path) -> dict[str, float]:
     """Seconds per notebook from the ``run-summary.json`` of an earlier run (empty if none)."""
-    from tradelib.site import SUMMARY_FILE
+    from tradelib.publish.site import SUMMARY_FILE
 
     path = out_dir / SUMMARY_FILE
     try:
@@ -402,7 +402,7 @@ def write_summary(
     out_dir: Path, results: list[NotebookResult], parameters: dict[str, Any], partner: str
 ) -> Path:
     """Write ``run-summary.json`` next to the executed notebooks (read by the site index)."""
-    from tradelib.site import SUMMARY_FILE
+    from tradelib.publish.site import SUMMARY_FILE
 
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / SUMMARY_FILE
@@ -486,8 +486,8 @@ def fetch_each(mirror: str | None) -> dict[str, str]:
     A source that cannot be fetched (e.g. the Census API without ``CENSUS_API_KEY``) should not
     stop the notebooks that do not need it; those that do fail with the loader's message.
     """
-    from tradelib import fetch
-    from tradelib.sources import SOURCES
+    from tradelib.data import fetch
+    from tradelib.data.sources import SOURCES
 
     failed: dict[str, str] = {}
     for sid in SOURCES:
@@ -510,7 +510,7 @@ def _prepare_data(args: argparse.Namespace) -> None:
         print("fetch: raw files", file=sys.stderr)
         fetch_each(args.mirror)
     if not args.no_build:
-        from tradelib import load
+        from tradelib.data import load
 
         print("build: parse, validate, cache", file=sys.stderr)
         load.build_all()
@@ -563,7 +563,7 @@ def main(args: argparse.Namespace) -> int:
     print(summary_table(results))
     failed = [r for r in results if r.status == "failed"]
     if not args.no_site and not args.inplace:
-        from tradelib import site
+        from tradelib.publish import site
 
         site_dir = Path(args.site_dir) if args.site_dir else default_site_dir(slug)
         pages = site.build_site(out_dir, site_dir, partner=partner)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tradelib import cache, load, parse
-from tradelib.fetch import ensure_raw
-from tradelib.sources import SOURCES
+from tradelib.data import cache, load, parse
+from tradelib.data.fetch import ensure_raw
+from tradelib.data.sources import SOURCES
 
 
 def registry_table() -> pd.DataFrame:

@@ -1,8 +1,8 @@
 """The authored tariff-events table: schema, loader, and monthly policy series.
 
-``data/tariff_events.csv`` is written by the project (not downloaded): one row per trade-policy
+``tradelib/resources/tariff_events.csv`` is written by the project (not downloaded): one row per trade-policy
 action that touches goods traded between the United States and Mexico, from NAFTA (1994) to the
-latest action confirmed in 2026. ``data/README.md`` documents every column.
+latest action confirmed in 2026. ``tradelib/resources/README.md`` documents every column.
 
 This module
 
@@ -65,7 +65,7 @@ __all__ = [
     "window_means",
 ]
 
-#: Columns of ``data/tariff_events.csv``, in file order.
+#: Columns of ``tradelib/resources/tariff_events.csv``, in file order.
 COLUMNS: tuple[str, ...] = (
     "event_id",
     "short_label",
@@ -203,7 +203,7 @@ class Problem:
 
 
 def events_path() -> Path:
-    """Path of the authored events table (``<repo>/data/tariff_events.csv``)."""
+    """Path of the authored events table (``<repo>/tradelib/resources/tariff_events.csv``)."""
     return authored_dir() / "tariff_events.csv"
 
 
@@ -213,7 +213,7 @@ def read_events_csv(path: str | Path | None = None) -> pd.DataFrame:
     if not p.is_file():
         raise EventsValidationError(
             f"{p}: the tariff-events table is missing. It is committed with the repository as "
-            "data/tariff_events.csv; restore it with `git checkout data/tariff_events.csv` "
+            "tradelib/resources/tariff_events.csv; restore it with `git checkout tradelib/resources/tariff_events.csv` "
             "or pass the path of your own copy."
         )
     df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
@@ -387,7 +387,7 @@ def _rate_on(items: Sequence[tuple], day: pd.Timestamp) -> float:
     return float(last[4] if end is not None and day > end else last[5])
 
 
-def validate_events(raw: pd.DataFrame, source: str = "data/tariff_events.csv") -> pd.DataFrame:
+def validate_events(raw: pd.DataFrame, source: str = "tradelib/resources/tariff_events.csv") -> pd.DataFrame:
     """Check ``raw`` (string table) and return it typed; raise listing every problem found.
 
     Typed columns: ``start_date``/``end_date`` datetime64 (``NaT`` = still in force or a
@@ -400,7 +400,7 @@ def validate_events(raw: pd.DataFrame, source: str = "data/tariff_events.csv") -
         more = f"\n  ... and {len(problems) - 40} more" if len(problems) > 40 else ""
         raise EventsValidationError(
             f"{source}: {len(problems)} problem(s) in the tariff-events table:\n  {listed}{more}\n"
-            "Fix the rows named above (data/README.md documents each column and rule)."
+            "Fix the rows named above (tradelib/resources/README.md documents each column and rule)."
         )
     df = raw.loc[:, list(COLUMNS)].copy()
     for col in ("start_date", "end_date"):
@@ -418,7 +418,7 @@ def validate_events(raw: pd.DataFrame, source: str = "data/tariff_events.csv") -
 
 
 def load_events(path: str | Path | None = None) -> pd.DataFrame:
-    """Load and validate the tariff-events table (default ``data/tariff_events.csv``).
+    """Load and validate the tariff-events table (default ``tradelib/resources/tariff_events.csv``).
 
     Returns one row per event sorted by ``start_date`` with typed columns (see
     :func:`validate_events`) plus ``category`` (see :func:`event_category`).
@@ -663,6 +663,42 @@ def effective_rate(
     den = df["imports_cons_usd"].astype("float64").rolling(window, min_periods=window).sum()
     rate = (100.0 * num / den.where(den > 0)).rename("effective_rate_pct")
     return rate
+
+
+def effective_rate_over(duties: pd.DataFrame, start=None, end=None, *,
+                        partner_code: str | None = None) -> float:
+    """The effective duty rate in percent over ``start``..``end`` (inclusive months): the ratio
+    of summed calculated duties to summed imports for consumption, never a mean of monthly rates.
+
+    This is the one definition every notebook uses for "the effective rate in <period>". Months
+    with missing duties or imports are an error (the period would silently shrink), not skipped.
+    """
+    need = {"date", "duties_usd", "imports_cons_usd"}
+    if not need <= set(duties.columns):
+        raise EventsValidationError(
+            f"effective_rate_over: expected columns {sorted(need)} (tl.load_duties() layout), "
+            f"got {list(duties.columns)}.")
+    df = duties
+    if partner_code is not None:
+        df = df.loc[df["partner_code"] == partner_code]
+    if start is not None:
+        df = df.loc[df["date"] >= pd.Timestamp(start)]
+    if end is not None:
+        df = df.loc[df["date"] <= pd.Timestamp(end)]
+    if df.empty:
+        raise EventsValidationError(f"effective_rate_over: no months between {start} and {end}.")
+    if df["date"].duplicated().any():
+        raise EventsValidationError(
+            "effective_rate_over: several rows per date; pass partner_code= to select one.")
+    gaps = df.loc[df[["duties_usd", "imports_cons_usd"]].isna().any(axis=1), "date"]
+    if len(gaps):
+        raise EventsValidationError(
+            f"effective_rate_over: duties or imports missing in {len(gaps)} month(s) "
+            f"({', '.join(d.strftime('%Y-%m') for d in gaps[:5])}); choose a period with data.")
+    den = float(df["imports_cons_usd"].astype("float64").sum())
+    if den <= 0:
+        raise EventsValidationError("effective_rate_over: imports sum to zero over the period.")
+    return 100.0 * float(df["duties_usd"].astype("float64").sum()) / den
 
 
 def effective_rate_annual(duties: pd.DataFrame, *, complete_only: bool = True) -> pd.Series:

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from tradelib.data.fetch import read_manifest
 from tradelib.errors import TradelibError
-from tradelib.fetch import read_manifest
 
 REPO_URL = "https://github.com/tradelib/tradelib"
 """The public GitHub repository; badges and install instructions are derived from it."""
@@ -100,7 +100,7 @@ def badges_markdown(notebook_path: str | Path) -> str:
 
     Put it right under the notebook's title, e.g. in a generator script::
 
-        from tradelib.site import badges_markdown
+        from tradelib.publish.site import badges_markdown
         title = "# 02 · Four decades of the balance\\n\\n" + badges_markdown("02_deficit_trends.ipynb")
     """
     return (
@@ -134,7 +134,7 @@ def colab_install_cell() -> str:
         "    import tradelib  # noqa: F401\n"
         "except ImportError:  # e.g. on Colab: install the package from GitHub, fetch the data\n"
         f'    %pip install --quiet "{pip_install_spec()}"\n'
-        "    from tradelib.run import fetch_each\n"
+        "    from tradelib.publish.run import fetch_each\n"
         "\n"
         "    fetch_each(mirror=None)"
     )
@@ -581,7 +581,7 @@ def _exercise_html(markdown: str, stem: str) -> str:
 
 def exercises_html(loaded: list[tuple[Path, Any]], infos: list[NotebookInfo], partner: str) -> str:
     """A page listing every notebook's exercises, for teachers planning coursework."""
-    from tradelib import teach
+    from tradelib.publish import teach
 
     esc = html.escape
     parts = [
@@ -795,7 +795,7 @@ def audit_page(page: Path, dom: str, site_dir: Path) -> list[str]:
         if not alt or alt.lower().startswith(_NBCONVERT_DEFAULT_ALT):
             problems.append(
                 f"{page.name}: <img> without alt text (src {str(img.get('src'))[:40]}); show "
-                "figures with tradelib.plot.show(fig, alt=...)"
+                "figures with tradelib.publish.plot.show(fig, alt=...)"
             )
     for src in parser.loads:
         if _REMOTE.match(src):
@@ -872,7 +872,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Render the site and print where it is."""
-    from tradelib import run
+    from tradelib.publish import run
 
     slug = run.partner_slug(args.partner)
     executed = Path(args.executed) if args.executed else run.default_output_dir() / slug

@@ -1035,12 +1035,12 @@ def influence_table(res: Any, top: int = 5) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
-# Plots (figures are returned; notebooks display them with tradelib.plot.show)
+# Plots (figures are returned; notebooks display them with tradelib.publish.plot.show)
 # --------------------------------------------------------------------------------------------
 
 
 def _palette() -> list[str]:
-    from tradelib import plot
+    from tradelib.publish import plot
 
     return list(plot.PALETTE_LIST)
 

@@ -378,7 +378,7 @@ def deflate(nominal: pd.Series, price_index: pd.Series, base: str) -> pd.Series:
     if gaps.any():
         raise TransformError(
             f"deflate: the price index has no value for {_fmt_months(nominal.index[gaps])}; "
-            "extend it or fill the gap with tradelib.transform.interpolate_missing and say so."
+            "extend it or fill the gap with tradelib.analysis.transform.interpolate_missing and say so."
         )
     real = (nominal * 100.0 / aligned).rename(nominal.name)
     real.attrs["base"] = base

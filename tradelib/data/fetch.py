@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tradelib import config
+from tradelib.data.sources import SOURCES, Source, SourceFile, get_source
 from tradelib.errors import FetchError, MissingDataError
-from tradelib.sources import SOURCES, Source, SourceFile, get_source
 
 MANIFEST_FIELDS = ["source_id", "vintage", "file", "url", "origin", "sha256", "size_bytes",
                    "retrieved_at"]

@@ -63,7 +63,7 @@ def _read_excel_with(path: Path, required: list[str], code_col: str) -> tuple[pd
     raise ParseError(
         f"{path}: no sheet has the expected columns. Missing per sheet: {missing}. "
         "Is this the right file (wrong sheet or changed layout)? Compare with the publisher's "
-        "current layout and update tradelib.parse if the publisher changed it."
+        "current layout and update tradelib.data.parse if the publisher changed it."
     )
 
 

@@ -392,7 +392,7 @@ def score_backtest(results: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.
     if missing:
         raise ForecastError(
             f"score_backtest: columns {sorted(missing)} are missing; "
-            "pass the output of tradelib.forecast.backtest."
+            "pass the output of tradelib.analysis.forecast.backtest."
         )
 
     def _one(g: pd.DataFrame) -> pd.Series:

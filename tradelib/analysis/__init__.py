@@ -1,0 +1,1 @@
+"""Analysis layer: transforms, tariff events and schedule, models, forecasts, fact checks."""

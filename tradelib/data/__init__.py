@@ -1,0 +1,1 @@
+"""Data layer: source registry, fetching, parsing, validation, cache and loading."""

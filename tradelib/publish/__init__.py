@@ -1,0 +1,1 @@
+"""Publishing layer: recorded metrics, figures, notebook runs, the site and student copies."""
