@@ -168,3 +168,24 @@ def test_real_warm_load_is_fast(mirror_data):
     t = time.perf_counter()
     tl.load_trade()
     assert time.perf_counter() - t < 0.5  # generous bound for a shared CI machine
+
+
+def test_optional_source_returns_note_instead_of_failing():
+    import pandas as pd
+
+    from tradelib.data.load import optional_source
+    from tradelib.errors import MissingDataError, ParseError
+
+    def absent():
+        raise MissingDataError("census-duties: not in data/raw or the mirror /x; set CENSUS_API_KEY")
+
+    table, note = optional_source(absent)
+    assert table is None and "census-duties" in note and "CENSUS_API_KEY" in note
+    ok, none = optional_source(lambda: pd.DataFrame({"a": [1]}))
+    assert none is None and len(ok) == 1
+
+    def broken():
+        raise ParseError("bad cell")
+
+    with pytest.raises(ParseError):
+        optional_source(broken)

@@ -329,3 +329,21 @@ def cli_vintages(args) -> int:
     for sid in SOURCES:
         print(f"{sid:<20} {', '.join(available_vintages(sid)) or '(none)'}")
     return 0
+
+
+def optional_source(loader, *args: Any, **kwargs: Any) -> tuple[pd.DataFrame | None, str | None]:
+    """Call ``loader(*args, **kwargs)``; if its source is absent, return ``(None, note)``.
+
+    For sources a notebook can do without (Census calculated duties need ``CENSUS_API_KEY``
+    online; USITC DataWeb files have no public download URL): the section that needs the table
+    prints ``note`` (Markdown naming the source, where it was looked for and how to get it) and
+    the rest of the notebook runs. Any other error propagates.
+    """
+    from tradelib.errors import FetchError, MissingDataError
+
+    try:
+        return loader(*args, **kwargs), None
+    except (MissingDataError, FetchError) as err:
+        name = getattr(loader, "__name__", "loader")
+        return None, (f"**Skipped: `{name}` has no data here.** {err} The rest of the notebook "
+                      "does not need it.")
