@@ -64,6 +64,16 @@ def test_decimals_by_year():
     assert out.loc[2021, "share_rounded_to_0_1"] == 0.5
 
 
+def test_decimals_by_year_large_values_are_checked_exactly():
+    # np.isclose's default rtol (1e-5) called these "rounded to 0.1": 1e-5 x 1.2e6 > 0.2.
+    df = pd.DataFrame({"date": pd.to_datetime(["2019-01-01", "2019-02-01", "2020-01-01"]),
+                       "value_musd": [123456.78, 98765.43, 123456.7]})
+    out = quality.decimals_by_year(df).set_index("year")
+    assert out.loc[2019, "share_rounded_to_0_1"] == 0.0
+    assert out.loc[2019, "max_decimals"] == 2
+    assert out.loc[2020, "share_rounded_to_0_1"] == 1.0
+
+
 def test_registry_table_lists_every_source():
     t = quality.registry_table()
     assert {"census-country", "fred-DEXMXUS", "bts-transborder"} <= set(t["source_id"])

@@ -407,7 +407,42 @@ def test_log_trend_growth_noisy_monthly_and_errors():
     assert out["ci_low_pct"] < truth < out["ci_high_pct"]
     assert out["ci_high_pct"] - out["ci_low_pct"] < 1.0
     assert out["maxlags"] == 4  # floor(4 * 2.4 ** (2/9)) = floor(4.86)
+    assert out["se_kind"] == "HAC(4)" and out["df"] == 238
     with pytest.raises(TradelibError, match="positive"):
         tf.log_trend_growth(-s)
     with pytest.raises(TradelibError, match="too few"):
         tf.log_trend_growth(s.iloc[:3])
+
+
+def test_trend_growth_small_sample_uses_t_with_n_minus_2_df():
+    import statsmodels.api as sm
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    years = pd.Index(range(2010, 2026))
+    s = pd.Series(50 * np.exp(0.12 * (years - 2010) + rng.normal(0, 0.04, len(years))), index=years)
+    out = tf.trend_growth(s, 10)
+    assert out["n"] == 10 and out["first"] == "2016" and out["last"] == "2025"
+    assert out["se_kind"] == "OLS" and out["df"] == 8
+    # hand computation: classical OLS se, t(8) critical value (2.306, not 1.96)
+    w = s.loc[2016:2025]
+    fit = sm.OLS(np.log(w.to_numpy()), sm.add_constant(np.arange(10.0))).fit()
+    b, se = fit.params[1], fit.bse[1]
+    crit = stats.t.ppf(0.975, 8)
+    assert out["rate"] == pytest.approx(math.expm1(b))
+    assert out["ci_low_pct"] == pytest.approx(100 * math.expm1(b - crit * se))
+    assert out["ci_high_pct"] == pytest.approx(100 * math.expm1(b + crit * se))
+    # the z interval would be narrower: the t interval is what we report
+    assert out["ci_high_pct"] > 100 * math.expm1(b + 1.96 * se)
+    assert tf.trend_growth(s, 10, end=2020)["last"] == "2020"
+
+
+def test_trend_growth_errors_name_the_problem():
+    years = pd.Index(range(2010, 2026))
+    s = pd.Series(np.linspace(10, 30, len(years)), index=years)
+    with pytest.raises(TradelibError, match=r"missing"):
+        tf.trend_growth(s.drop(2020), 10)
+    with pytest.raises(TradelibError, match="positive"):
+        tf.trend_growth(s - 20, 10)
+    with pytest.raises(TradelibError, match="integer year"):
+        tf.trend_growth(pd.Series([1.0] * 12, index=pd.date_range("2000", periods=12, freq="YS")))

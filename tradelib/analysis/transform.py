@@ -36,10 +36,12 @@ __all__ = [
     "interpolate_missing",
     "is_aggregate",
     "log_growth",
+    "log_trend_growth",
     "rebase",
     "rolling_sum",
     "seasonal_adjust",
     "share",
+    "trend_growth",
     "two_way_ranking",
     "x13_available",
     "year_to_date",
@@ -625,18 +627,33 @@ def _adjacent(s: pd.Series, a: object, b: object) -> bool:
     return pos + 1 < len(s) and s.index[pos + 1] == b
 
 
-def log_trend_growth(s: pd.Series, *, maxlags: int | None = None) -> dict[str, float | int | str]:
-    """Average growth rate from a log-linear trend, with Newey–West (HAC) standard errors.
+#: Below this many observations the trend's standard error is the classical OLS one: a
+#: Newey–West estimate from 10 annual points is too noisy to trust (and is often smaller).
+SMALL_SAMPLE = 30
+
+
+def log_trend_growth(
+    s: pd.Series, *, maxlags: int | None = None, level: float = 0.95
+) -> dict[str, float | int | str]:
+    """Average growth rate from a log-linear trend, with small-sample (t) intervals.
 
     Fits ln(y_t) = a + b·t + u_t by OLS, with t in years (integer-year index, or a DatetimeIndex
-    converted to fractional years), on the positive, non-missing values of ``s``. Serial
-    correlation in u_t is allowed for with HAC standard errors; ``maxlags`` defaults to the
-    Newey–West rule floor(4·(n/100)^(2/9)). Returns the growth rate in percent a year
-    (100·(e^b − 1)) with its 95% confidence interval (from b ± 1.96·se), ``b``, ``se``, ``n``,
-    ``maxlags``, ``first``/``last`` (labels of the first and last observations) and ``r2``.
-    The trend is a description: breaks (recessions, agreements) are not modelled.
+    converted to fractional years), on the positive, non-missing values of ``s``.
+
+    Standard error of b: with fewer than :data:`SMALL_SAMPLE` observations (annual series) the
+    classical OLS one (``maxlags`` = 0); otherwise Newey–West (HAC) with the n/(n−k) small-sample
+    correction and ``maxlags`` from the rule floor(4·(n/100)^(2/9)). ``maxlags`` overrides
+    (0 = classical OLS). The interval is b ± t(n−2; ``level``)·se, a Student t with n − 2
+    degrees of freedom, not the normal 1.96.
+
+    Returns the growth rate (``rate`` as a fraction, ``rate_pct`` in percent a year,
+    100·(e^b − 1)) with its interval (``ci_low_pct``, ``ci_high_pct``), ``b``, ``se``,
+    ``se_kind``, ``df``, ``n``, ``maxlags``, ``first``/``last`` (labels of the first and last
+    observations) and ``r2``. The trend is a description: breaks (recessions, agreements) are
+    not modelled.
     """
     import statsmodels.api as sm
+    from scipy import stats
 
     y = s.astype("float64").dropna()
     if (y <= 0).any():
@@ -646,6 +663,8 @@ def log_trend_growth(s: pd.Series, *, maxlags: int | None = None) -> dict[str, f
         )
     if len(y) < 5:
         raise TransformError(f"log_trend_growth: {len(y)} observations are too few (need >= 5).")
+    if not 0 < level < 1:
+        raise TransformError(f"log_trend_growth: level must be in (0, 1), got {level}.")
     if isinstance(y.index, pd.DatetimeIndex):
         t = y.index.year + (y.index.month - 1) / 12.0
         labels = (y.index[0].strftime("%Y-%m"), y.index[-1].strftime("%Y-%m"))
@@ -655,21 +674,70 @@ def log_trend_growth(s: pd.Series, *, maxlags: int | None = None) -> dict[str, f
     else:
         raise TransformError("log_trend_growth: index must be integer years or a DatetimeIndex.")
     n = len(y)
-    lags = int(np.floor(4 * (n / 100) ** (2 / 9))) if maxlags is None else int(maxlags)
+    if maxlags is None:
+        lags = 0 if n < SMALL_SAMPLE else int(np.floor(4 * (n / 100) ** (2 / 9)))
+    else:
+        lags = int(maxlags)
     x = sm.add_constant(np.asarray(t - t[0], dtype="float64"))
-    fit = sm.OLS(np.log(y.to_numpy()), x).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
-    b, se = float(fit.params[1]), float(fit.bse[1])
     logy = np.log(y.to_numpy())
+    if lags == 0:
+        fit = sm.OLS(logy, x).fit()
+        se_kind = "OLS"
+    else:
+        fit = sm.OLS(logy, x).fit(
+            cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}
+        )
+        se_kind = f"HAC({lags})"
+    b, se = float(fit.params[1]), float(fit.bse[1])
+    df = n - 2
+    crit = float(stats.t.ppf(0.5 + level / 2, df))
     tss = float(((logy - logy.mean()) ** 2).sum())
     return {
+        "rate": math.expm1(b),
         "rate_pct": 100.0 * math.expm1(b),
-        "ci_low_pct": 100.0 * math.expm1(b - 1.96 * se),
-        "ci_high_pct": 100.0 * math.expm1(b + 1.96 * se),
+        "ci_low_pct": 100.0 * math.expm1(b - crit * se),
+        "ci_high_pct": 100.0 * math.expm1(b + crit * se),
+        "level": level,
         "b": b,
         "se": se,
+        "se_kind": se_kind,
+        "df": df,
         "n": n,
         "maxlags": lags,
         "first": labels[0],
         "last": labels[1],
         "r2": float(1.0 - fit.ssr / tss) if tss > 0 else math.nan,
     }
+
+
+def trend_growth(
+    annual: pd.Series, years: int = 10, *, end: int | None = None, level: float = 0.95
+) -> dict[str, float | int | str]:
+    """THE definition of "``years``-year trend growth" used by every notebook.
+
+    The log-linear trend (:func:`log_trend_growth`) fitted to the ``years`` annual values
+    ending at ``end`` (default: the last year of ``annual``), i.e. years ``end-years+1 .. end``.
+    ``annual`` is indexed by integer year and holds complete years only. Every year of the
+    window must be present and positive (use exports, imports, or minus a balance that is a
+    deficit in every year). Returns the dict of :func:`log_trend_growth`; ``rate`` is the growth
+    as a fraction a year, with a t(n−2) interval in ``ci_low_pct``/``ci_high_pct``.
+    """
+    if not pd.api.types.is_integer_dtype(annual.index):
+        raise TransformError("trend_growth: index the annual series by integer year.")
+    if years < 5:
+        raise TransformError(f"trend_growth: years={years} is too short (need >= 5).")
+    last = int(annual.index.max()) if end is None else int(end)
+    window = list(range(last - years + 1, last + 1))
+    w = annual.reindex(window).astype("float64")
+    missing = [y for y, v in w.items() if pd.isna(v)]
+    if missing:
+        raise TransformError(
+            f"trend_growth: years {missing} are missing from the {years}-year window "
+            f"{window[0]}–{window[-1]}; pass complete years only or choose another end."
+        )
+    if (w <= 0).any():
+        raise TransformError(
+            f"trend_growth: values must be positive in {window[0]}–{window[-1]} "
+            "(use minus the balance only when it is a deficit in every year)."
+        )
+    return log_trend_growth(w, level=level)

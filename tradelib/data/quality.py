@@ -65,12 +65,22 @@ def placeholder_cells(vintage: str = "latest") -> pd.DataFrame:
     return df
 
 
+#: Absolute tolerance (in tenths of $M) for "a whole multiple of 0.1 $M": far above float error
+#: (about 1e-9 for values up to $1 trillion in $M x 10) and far below any published digit.
+TENTH_ATOL = 1e-6
+
+
 def decimals_by_year(trade: pd.DataFrame) -> pd.DataFrame:
     """Precision of the published values by year: share of values that are whole multiples of
-    0.1 $M (as the 2026 snapshots are) and the largest number of decimals seen."""
+    0.1 $M (as the 2026 snapshots are) and the largest number of decimals seen.
+
+    The check is exact up to float error (absolute tolerance :data:`TENTH_ATOL`, no relative
+    tolerance), so large values with more digits are not counted as rounded."""
     v = trade.dropna(subset=["value_musd"])
-    scaled = v["value_musd"] * 10
-    on_tenth = np.isclose(scaled, np.round(scaled), atol=1e-6)
+    scaled = v["value_musd"].to_numpy(dtype="float64") * 10
+    # Exact check up to float representation error: an absolute tolerance only. (np.isclose's
+    # default rtol=1e-5 would call 123456.78 "on a tenth", since 1e-5 x 1.2e6 > 0.2.)
+    on_tenth = np.abs(scaled - np.round(scaled)) <= TENTH_ATOL
     digits = v["value_musd"].map(lambda x: len(f"{x:.10f}".rstrip("0").split(".")[1]))
     out = pd.DataFrame({"year": v["date"].dt.year, "on_tenth": on_tenth, "digits": digits})
     return (out.groupby("year", as_index=False)
