@@ -423,3 +423,105 @@ def test_fixed_effects_sweep_matches_dummies_on_unbalanced_panel():
     ref = sw.cov_cluster(ols, groups, use_correction=True)
     assert res.bse["x"] == pytest.approx(np.sqrt(ref[1, 1]), rel=1e-6)
     assert res.k_fe == X.shape[1] - 1
+
+
+# ------------------------------------------------------------------- calibrated inference
+
+
+def _sim_gaps(S: int, *, effect: float = 0.0, seed: int = 0, T: int = 216, rho: float = 0.9):
+    """S simulated monthly log-ratio series: AR(1) noise, a random linear trend per series
+    (a control group drifting differently), seasonality, and ``effect`` in the last 12 months."""
+    rng = np.random.default_rng(seed)
+    idx = months("2005-01-01", T)
+    e = rng.normal(0, 0.03, (T, S))
+    u = np.zeros((T, S))
+    for t in range(1, T):
+        u[t] = rho * u[t - 1] + e[t]
+    y = u + rng.normal(0, 0.002, S) * np.arange(T)[:, None]
+    y += 0.05 * np.sin(2 * np.pi * idx.month.to_numpy() / 12)[:, None]
+    y[T - 12 :] += effect
+    return pd.DataFrame(y, index=idx), idx[T - 12]
+
+
+def test_placebo_did_matches_fit_did_series_at_every_setting():
+    Y, ev = _sim_gaps(1, seed=5)
+    s = Y[0]
+    for trend in (False, True):
+        for skip in (0, 3):
+            ref = M.fit_did_series(s, ev, pre=36, post=12, skip=skip, trend=trend).iloc[0]
+            tab = M.placebo_did(s, ev, pre=36, post=12, skip=skip, trend=trend)
+            got = tab.iloc[-1]
+            assert not got["placebo"] and got["date"] == ev
+            assert got["estimate"] == pytest.approx(ref["estimate"], rel=1e-9, abs=1e-12)
+            assert got["se"] == pytest.approx(ref["se"], rel=1e-8)
+            assert got["p_value"] == pytest.approx(ref["p_value"], rel=1e-6, abs=1e-12)
+    # placebo windows end before the event; the first has a full pre-period
+    assert tab.loc[tab["placebo"], "date"].max() == ev - pd.DateOffset(months=12)
+    assert tab["date"].iloc[0] == Y.index[36]
+    assert tab.attrs["n_placebo"] == len(tab) - 1
+
+
+def test_calibrated_test_has_nominal_size_where_conventional_over_rejects():
+    Y, ev = _sim_gaps(200, seed=11)
+    r = M.placebo_did_many(Y, ev, pre=36, post=12)
+    calibrated = (r["calibrated_p"] < 0.05).mean()
+    conventional = (r["conventional_p"] < 0.05).mean()
+    assert 0.02 <= calibrated <= 0.09
+    assert conventional > 0.25  # persistent gaps: Newey–West t tests reject far too often
+    assert r["rejection_rate"].mean() > 0.25  # and so they do at placebo dates
+
+
+def test_calibrated_test_recovers_and_detects_a_known_effect():
+    Y, ev = _sim_gaps(200, effect=0.5, seed=12)
+    r = M.placebo_did_many(Y, ev, pre=36, post=12)
+    assert r["estimate"][-1].mean() == pytest.approx(0.5, abs=0.03)
+    assert (r["calibrated_p"] < 0.05).mean() > 0.85
+
+
+def test_calibrated_pvalue_counts_the_actual_estimate():
+    assert M.calibrated_pvalue(3.0, [1, -2, 4, -5]) == pytest.approx(3 / 5)
+    assert M.calibrated_pvalue(10.0, np.zeros(19)) == pytest.approx(1 / 20)
+    # a placebo distribution centred away from zero is not evidence of an effect
+    assert M.calibrated_pvalue(2.7, np.full(50, 7.5)) == 1.0
+    with pytest.raises(M.ModelError):
+        M.calibrated_pvalue(1.0, [])
+
+
+def _sim_sections(effect: float, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    idx = months("2008-01-01", 180)
+    T = len(idx)
+    common = np.cumsum(rng.normal(0, 0.02, T))
+    units = {}
+    for j in range(6):
+        own = np.cumsum(rng.normal(0, 0.01, T)) + 0.002 * j * np.arange(T)
+        units[f"c{j}"] = 5 + common + own
+    # treated follows a mix of c1 and c4 (not the simple average), then shifts by `effect`
+    tr = 0.6 * units["c1"] + 0.4 * units["c4"] + rng.normal(0, 0.005, T)
+    tr[-12:] += effect
+    units["t"] = tr
+    return pd.DataFrame(units, index=idx), idx[-12]
+
+
+def test_synthetic_did_weights_and_known_effect():
+    wide, ev = _sim_sections(effect=0.2)
+    r = M.synthetic_did(wide, ["t"], ev, pre=48, post=12)
+    w = r["weights"]
+    assert (w >= 0).all() and w.sum() == pytest.approx(1.0)
+    assert len(w) == 6
+    assert r["estimate"] == pytest.approx(0.2, abs=0.03)
+    pl = M.placebo_synthetic_did(wide, ["t"], ev, pre=48, post=12, step=6)
+    assert pl.attrs["calibrated_p"] <= 1 / (1 + pl.attrs["n_placebo"]) + 1e-12
+    none = M.placebo_synthetic_did(_sim_sections(effect=0.0)[0], ["t"], ev, pre=48, post=12, step=6)
+    assert none.attrs["calibrated_p"] > 0.05
+
+
+def test_placebo_groups_use_untreated_units_only():
+    wide, ev = _sim_sections(effect=0.3)
+    long = wide.stack().rename("v").reset_index()
+    long.columns = ["date", "section", "v"]
+    long["imports_usd"] = np.exp(long["v"])
+    out = M.placebo_groups(long, ["t"], ev, pre=36, post=12)
+    assert list(out["unit"].iloc[:-1]) == [f"c{j}" for j in range(6)]
+    assert out["unit"].iloc[-1] == "treated: t" and not out["placebo"].iloc[-1]
+    assert out.attrs["calibrated_p"] == pytest.approx(1 / 7)

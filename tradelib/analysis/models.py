@@ -39,6 +39,7 @@ from tradelib.errors import TradelibError
 __all__ = [
     "ModelError",
     "align_monthly",
+    "calibrated_pvalue",
     "coef_plot",
     "diagnostics",
     "elasticity_effect",
@@ -56,8 +57,16 @@ __all__ = [
     "log_change",
     "panel_diagnostics",
     "panel_frame",
+    "placebo_did",
+    "placebo_did_many",
+    "placebo_groups",
+    "placebo_plot",
+    "placebo_summary",
+    "placebo_synthetic_did",
     "share_frame",
     "split_sample",
+    "synthetic_did",
+    "synthetic_weights",
     "tidy",
     "vif_table",
     "webb_weights",
@@ -764,14 +773,17 @@ def fit_did_series(
     pre: int = 36,
     post: int = 18,
     skip: int = 0,
+    trend: bool = False,
     lags: int | None = None,
     alpha: float = 0.05,
     full: bool = False,
 ) -> Any:
-    """Average shift of a series after ``event``: ``y_t = a + s_{m(t)} + b·post_t + e_t``.
+    """Average shift of a series after ``event``: ``y_t = a + s_{m(t)} (+ c·t) + b·post_t + e_t``.
 
     Uses the ``pre`` months before the event and months ``skip`` .. ``post - 1`` after it
-    (``skip`` drops a transition). With a log ratio, ``b`` is a difference-in-differences in log
+    (``skip`` drops a transition). ``trend=True`` adds a linear trend (months from the event),
+    so a gap that was already drifting before the event is extrapolated, not read as an effect
+    (with a log ratio: a group-specific trend). With a log ratio, ``b`` is a difference-in-differences in log
     points. Newey–West errors with at least 12 lags (persistent monthly gaps). Returns a
     one-row tidy table (term ``post``; ``se_conventional`` is the non-robust OLS error, a check
     on HAC errors, which can be too small in short samples), or ``(table, result)`` with
@@ -784,9 +796,10 @@ def fit_did_series(
     if s.empty:
         raise ModelError(f"fit_did_series: no data around {pd.Timestamp(event):%Y-%m}.")
     rel = _rel_months(s.index, event)
-    X = _seasonal_design(pd.DatetimeIndex(s.index), False, pd.Timestamp(event)).drop(
+    X = _seasonal_design(pd.DatetimeIndex(s.index), trend, pd.Timestamp(event)).drop(
         columns="const"
     )
+    X = X.loc[:, X.abs().sum() > 0]
     X["post"] = (rel >= 0).astype("float64")
     frame = pd.concat([s.rename("y"), X[["post"]]], axis=1)
     res = fit_ols_hac(frame, "y", ["post"], lags=lags, extra=X.drop(columns="post"))
@@ -1134,5 +1147,422 @@ def event_study_plot(
     ax.set_title(title)
     if n > 1:
         ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Calibrated inference: the same estimator at placebo dates (randomization inference in time)
+# --------------------------------------------------------------------------------------------
+
+
+def _did_core(
+    Y: np.ndarray,
+    months: np.ndarray,
+    event_pos: int,
+    *,
+    pre: int,
+    post: int,
+    skip: int = 0,
+    trend: bool = False,
+    lags: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Vectorised :func:`fit_did_series` for the columns of ``Y`` (rows = consecutive months).
+
+    ``months`` are the calendar months (1–12) of the rows and ``event_pos`` the row of the event
+    month. Every column shares the design (constant, calendar-month dummies, optional linear
+    trend, post indicator), so the slope and its Newey–West error (Bartlett, ``lags``, factor
+    n/(n−k), t(n−k)) are a few matrix products for all columns at once. Rows with a missing
+    value in any column are dropped (as the one-series fit does). Returns arrays ``estimate``,
+    ``se``, ``p_value`` (one per column) and ints ``n``, ``df``, ``lags``.
+    """
+    Y = np.asarray(Y, dtype="float64")
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    rel = np.arange(len(Y)) - event_pos
+    keep = ((rel >= -pre) & (rel < 0)) | ((rel >= skip) & (rel < post))
+    keep &= ~np.isnan(Y).any(axis=1)
+    y, r, m = Y[keep], rel[keep], months[keep]
+    n = len(y)
+    cols = [np.ones(n)] + [(m == k).astype("float64") for k in range(2, 13)]
+    if trend:
+        cols.append(r.astype("float64"))
+    Z = np.column_stack(cols)
+    Z = Z[:, np.abs(Z).sum(axis=0) > 0]  # a calendar month absent from a short window
+    d = (r >= 0).astype("float64")
+    k = Z.shape[1] + 1
+    if n <= k + 1 or d.sum() == 0 or d.sum() == n:
+        raise ModelError(
+            f"placebo DiD: {n} usable months around row {event_pos} cannot identify the shift."
+        )
+    xt = _partial_out(Z, d[:, None])[:, 0]  # post indicator net of seasonality (and trend)
+    sxx = float(xt @ xt)
+    b = (xt @ y) / sxx
+    E = _partial_out(Z, y) - np.outer(xt, b)
+    L = hac_lags(n, overlap=HORIZON) if lags is None else int(lags)
+    u = xt[:, None] * E
+    S = (u**2).sum(axis=0)
+    for j in range(1, min(L, n - 1) + 1):
+        S = S + 2 * (1 - j / (L + 1)) * (u[j:] * u[:-j]).sum(axis=0)
+    se = np.sqrt(S * n / (n - k)) / sxx
+    df = n - k
+    p = 2 * stats.t.sf(np.abs(b / se), df)
+    return {"estimate": b, "se": se, "p_value": p, "n": n, "df": df, "lags": L}
+
+
+def calibrated_pvalue(estimate: float, placebo: Sequence[float] | np.ndarray) -> float:
+    """Two-sided randomization p-value of ``estimate`` against placebo estimates.
+
+    ``(1 + #{|placebo| >= |estimate|}) / (1 + J)``: the share of placebo estimates (the same
+    estimator at dates or groups where nothing happened) at least as far from zero as the
+    actual one, counting the actual one. It does not assume the placebo distribution is centred
+    on zero: if placebo estimates are as large as the actual one, the actual one is not
+    evidence of an effect, whatever its standard error says.
+    """
+    pl = np.asarray(placebo, dtype="float64")
+    pl = pl[~np.isnan(pl)]
+    if len(pl) == 0:
+        raise ModelError("calibrated_pvalue: no placebo estimates.")
+    return float((1 + np.sum(np.abs(pl) >= abs(estimate) - 1e-12)) / (1 + len(pl)))
+
+
+def _regular_matrix(series: pd.Series | pd.DataFrame, what: str) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    obj = series.to_frame() if isinstance(series, pd.Series) else series
+    obj = obj.astype("float64").copy()
+    obj.index = _month_index(obj.index, what)
+    obj = obj.sort_index()
+    full = pd.date_range(obj.index.min(), obj.index.max(), freq="MS")
+    obj = obj.reindex(full)
+    return obj.to_numpy(), full
+
+
+def placebo_did_many(
+    frame: pd.DataFrame,
+    event: str | pd.Timestamp,
+    *,
+    pre: int = 36,
+    post: int = 12,
+    skip: int = 0,
+    trend: bool = False,
+    lags: int | None = None,
+    first: str | pd.Timestamp | None = None,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """:func:`placebo_did` for every column of ``frame`` at once (e.g. simulated series).
+
+    Returns ``dates`` (placebo dates then the event), ``estimate``, ``se`` and ``p_value``
+    arrays (dates × columns), ``placebo`` (bool per date), ``calibrated_p`` and
+    ``rejection_rate`` (per column) and ``conventional_p`` (per column, at the event).
+    """
+    Y, idx = _regular_matrix(frame, "placebo_did")
+    ev = pd.Timestamp(event).to_period("M").to_timestamp()
+    if ev not in idx:
+        raise ModelError(f"placebo_did: the event month {ev:%Y-%m} is outside the series.")
+    months = idx.month.to_numpy()
+    e_pos = int(idx.get_loc(ev))
+    lo = pre if first is None else max(pre, int(np.searchsorted(idx, pd.Timestamp(first))))
+    dates, est, se, pv = [], [], [], []
+    for pos in [*range(lo, e_pos - post + 1), e_pos]:
+        try:
+            r = _did_core(Y, months, pos, pre=pre, post=post, skip=skip, trend=trend, lags=lags)
+        except ModelError:
+            continue
+        dates.append(idx[pos])
+        est.append(r["estimate"])
+        se.append(r["se"])
+        pv.append(r["p_value"])
+    if len(dates) < 2 or dates[-1] != ev:
+        raise ModelError(
+            f"placebo_did: no placebo dates before {ev:%Y-%m} with pre={pre}, post={post}; "
+            "a longer series or a shorter window is needed."
+        )
+    est_a, pv_a = np.vstack(est), np.vstack(pv)
+    pl = np.abs(est_a[:-1])
+    cal = (1 + (pl >= np.abs(est_a[-1]) - 1e-12).sum(axis=0)) / (1 + pl.shape[0])
+    return {
+        "dates": pd.DatetimeIndex(dates),
+        "estimate": est_a,
+        "se": np.vstack(se),
+        "p_value": pv_a,
+        "placebo": np.array([d != ev for d in dates]),
+        "calibrated_p": cal,
+        "rejection_rate": (pv_a[:-1] < alpha).mean(axis=0),
+        "conventional_p": pv_a[-1],
+    }
+
+
+def placebo_did(
+    series: pd.Series,
+    event: str | pd.Timestamp,
+    *,
+    pre: int = 36,
+    post: int = 12,
+    skip: int = 0,
+    trend: bool = False,
+    lags: int | None = None,
+    first: str | pd.Timestamp | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """The DiD of :func:`fit_did_series` at the actual ``event`` and at every placebo date.
+
+    Placebo dates are the months ``d`` whose whole window (``pre`` months before, ``post``
+    months from ``d``) lies in the data *before* the actual event (``d + post <= event``), and
+    not before ``first`` if given: the same estimator, run where no treatment happened. Returns
+    one row per date (``date``, ``estimate``, ``se``, ``p_value``, ``reject`` at ``alpha``,
+    ``placebo``), the actual event last; ``attrs`` hold ``calibrated_p`` (see
+    :func:`calibrated_pvalue`), ``rejection_rate`` (share of placebo dates where the
+    conventional test rejects at ``alpha``; about ``alpha`` if the conventional test were
+    right), ``n_placebo``, ``placebo_mean`` and the placebo date range.
+    """
+    r = placebo_did_many(
+        pd.Series(series, dtype="float64").to_frame(), event, pre=pre, post=post, skip=skip,
+        trend=trend, lags=lags, first=first, alpha=alpha,
+    )
+    out = pd.DataFrame(
+        {
+            "date": r["dates"],
+            "estimate": r["estimate"][:, 0],
+            "se": r["se"][:, 0],
+            "p_value": r["p_value"][:, 0],
+            "placebo": r["placebo"],
+        }
+    )
+    out["reject"] = out["p_value"] < alpha
+    pl = out[out["placebo"]]
+    out.attrs.update(
+        calibrated_p=float(r["calibrated_p"][0]),
+        rejection_rate=float(r["rejection_rate"][0]),
+        n_placebo=len(pl),
+        placebo_mean=float(pl["estimate"].mean()),
+        placebo_first=pl["date"].min(),
+        placebo_last=pl["date"].max(),
+        alpha=alpha,
+    )
+    return out
+
+
+def placebo_summary(table: pd.DataFrame, label: str = "") -> dict[str, Any]:
+    """One row for a :func:`placebo_did` (or :func:`placebo_groups`) table: the actual estimate,
+    its conventional SE and p, the calibrated p, the placebo rejection rate and range."""
+    actual = table[~table["placebo"]].iloc[0]
+    a = table.attrs
+    return {
+        "estimate": float(actual["estimate"]),
+        "se": float(actual["se"]),
+        "p_conventional": float(actual["p_value"]),
+        "p_calibrated": float(a["calibrated_p"]),
+        "placebo_rejection_rate": float(a["rejection_rate"]),
+        "n_placebo": int(a["n_placebo"]),
+        "placebo_mean": float(a["placebo_mean"]),
+        "label": label,
+    }
+
+
+def placebo_groups(
+    values: pd.DataFrame,
+    treated: Iterable[str],
+    event: str | pd.Timestamp,
+    *,
+    candidates: Iterable[str] | None = None,
+    unit: str = "section",
+    value: str = "imports_usd",
+    pre: int = 36,
+    post: int = 12,
+    trend: bool = False,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """The DiD at the actual ``event`` with each untreated unit in turn as a fake treated group.
+
+    Each candidate (default: every unit not in ``treated``) is compared with the units that are
+    neither treated nor itself, so the real treated group never serves as a control. Returns a
+    table like :func:`placebo_did` (``unit`` instead of ``date``), the actual treated group last,
+    with the same ``attrs``.
+    """
+    treated = list(treated)
+    units = sorted(values[unit].unique())
+    cands = [u for u in (candidates or units) if u not in treated]
+    rows = []
+    for u in [*cands, None]:
+        if u is None:
+            ratio = group_log_ratio(values, treated, unit=unit, value=value)
+        else:
+            ratio = group_log_ratio(values[~values[unit].isin(treated)], [u], unit=unit, value=value)
+        tab = fit_did_series(ratio, event, pre=pre, post=post, trend=trend).iloc[0]
+        rows.append(
+            {
+                "unit": "treated: " + ", ".join(treated) if u is None else u,
+                "estimate": float(tab["estimate"]),
+                "se": float(tab["se"]),
+                "p_value": float(tab["p_value"]),
+                "placebo": u is not None,
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["reject"] = out["p_value"] < alpha
+    pl = out[out["placebo"]]
+    out.attrs.update(
+        calibrated_p=calibrated_pvalue(out["estimate"].iloc[-1], pl["estimate"]),
+        rejection_rate=float(pl["reject"].mean()),
+        n_placebo=len(pl),
+        placebo_mean=float(pl["estimate"].mean()),
+        alpha=alpha,
+    )
+    return out
+
+
+def synthetic_weights(
+    treated: pd.Series, controls: pd.DataFrame, *, zeta: float | None = None
+) -> pd.Series:
+    """Synthetic-DiD unit weights: non-negative, summing to one, with an intercept.
+
+    Minimises ``Σ_t (y_t − w0 − Σ_j w_j c_jt)² + ζ² T Σ_j w_j²`` over the given (pre-period)
+    months, as the unit weights of Arkhangelsky et al. (2021); the intercept ``w0`` lets the
+    synthetic control differ in level, only its path must match. ``zeta`` defaults to their
+    rule (T_post-free version): the standard deviation of the first differences of the
+    controls. Solved exactly as a non-negative least-squares problem with the adding-up
+    constraint as a heavily weighted extra row.
+    """
+    from scipy.optimize import nnls
+
+    data = pd.concat([treated.rename("__y"), controls], axis=1).dropna()
+    if len(data) < 12:
+        raise ModelError(f"synthetic_weights: {len(data)} complete pre-period months; need >= 12.")
+    y = data["__y"].to_numpy() - data["__y"].mean()
+    C = data.drop(columns="__y")
+    Cm = (C - C.mean()).to_numpy()
+    T, J = Cm.shape
+    if zeta is None:
+        zeta = float(np.nanstd(np.diff(C.to_numpy(), axis=0)))
+    big = 1e3 * max(1.0, float(np.abs(Cm).max()))
+    A = np.vstack([Cm, zeta * np.sqrt(T) * np.eye(J), big * np.ones((1, J))])
+    rhs = np.concatenate([y, np.zeros(J), [big]])
+    w, _ = nnls(A, rhs, maxiter=50 * J)
+    w = w / w.sum()
+    return pd.Series(w, index=C.columns, name="weight")
+
+
+def synthetic_did(
+    log_values: pd.DataFrame,
+    treated: Iterable[str],
+    event: str | pd.Timestamp,
+    *,
+    pre: int = 36,
+    post: int = 12,
+    lags: int | None = None,
+) -> dict[str, Any]:
+    """Synthetic difference-in-differences of a treated group against weighted controls.
+
+    ``log_values`` is wide (months × units) in logs, or a table with a treated column. The
+    treated path is the log of the treated units' sum (``exp`` of the logs summed), the control
+    path a weighted average of the other units' logs with :func:`synthetic_weights` fitted on
+    the ``pre`` months before ``event`` only. The estimate is the DiD of :func:`fit_did_series`
+    on the gap (treated − synthetic), so the comparison group is chosen to share the treated
+    group's pre-event path (robust to a control group whose own trend differs, e.g. one fast-
+    growing section). Returns ``estimate``, ``se``, ``p_value``, ``weights`` and ``gap``.
+    """
+    treated = list(treated)
+    ev = pd.Timestamp(event).to_period("M").to_timestamp()
+    wide = log_values.copy()
+    wide.index = _month_index(wide.index, "synthetic_did")
+    y = np.log(np.exp(wide[treated]).sum(axis=1, min_count=len(treated)))
+    controls = wide.drop(columns=treated)
+    start = ev - pd.DateOffset(months=pre)
+    pre_mask = (wide.index >= start) & (wide.index < ev)
+    w = synthetic_weights(y[pre_mask], controls[pre_mask])
+    gap = (y - controls[w.index] @ w.to_numpy()).rename("gap")
+    tab = fit_did_series(gap, ev, pre=pre, post=post, lags=lags).iloc[0]
+    return {
+        "estimate": float(tab["estimate"]),
+        "se": float(tab["se"]),
+        "p_value": float(tab["p_value"]),
+        "weights": w,
+        "gap": gap,
+    }
+
+
+def placebo_synthetic_did(
+    log_values: pd.DataFrame,
+    treated: Iterable[str],
+    event: str | pd.Timestamp,
+    *,
+    pre: int = 36,
+    post: int = 12,
+    step: int = 3,
+    first: str | pd.Timestamp | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """:func:`synthetic_did` at the actual event and at placebo dates every ``step`` months.
+
+    Weights are re-fitted at every placebo date on its own pre-period (the same estimator).
+    Returns a table with the columns and ``attrs`` of :func:`placebo_did`.
+    """
+    ev = pd.Timestamp(event).to_period("M").to_timestamp()
+    idx = pd.DatetimeIndex(_month_index(log_values.index, "placebo_synthetic_did")).sort_values()
+    start = idx.min() + pd.DateOffset(months=pre)
+    if first is not None:
+        start = max(start, pd.Timestamp(first))
+    last = ev - pd.DateOffset(months=post)
+    dates = list(pd.date_range(start, last, freq=f"{step}MS")) if start <= last else []
+    rows = []
+    for d in [*dates, ev]:
+        r = synthetic_did(log_values, treated, d, pre=pre, post=post)
+        rows.append(
+            {
+                "date": d,
+                "estimate": r["estimate"],
+                "se": r["se"],
+                "p_value": r["p_value"],
+                "placebo": d != ev,
+            }
+        )
+    out = pd.DataFrame(rows)
+    if not out["placebo"].any():
+        raise ModelError("placebo_synthetic_did: no placebo dates fit before the event.")
+    out["reject"] = out["p_value"] < alpha
+    pl = out[out["placebo"]]
+    out.attrs.update(
+        calibrated_p=calibrated_pvalue(out["estimate"].iloc[-1], pl["estimate"]),
+        rejection_rate=float(pl["reject"].mean()),
+        n_placebo=len(pl),
+        placebo_mean=float(pl["estimate"].mean()),
+        placebo_first=pl["date"].min(),
+        placebo_last=pl["date"].max(),
+        alpha=alpha,
+    )
+    return out
+
+
+def placebo_plot(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    scale: float = 100.0,
+    title: str = "Placebo distributions",
+    xlabel: str = "Estimate, log points ×100",
+) -> Any:
+    """One panel per table: histogram of the placebo estimates, the actual estimate as a line,
+    and the calibrated p-value and the conventional rejection rate in the panel title."""
+    import matplotlib.pyplot as plt
+
+    n = len(tables)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False)
+    colors = _palette()
+    for ax, (label, tab) in zip(axes[0], tables.items()):
+        pl = tab.loc[tab["placebo"], "estimate"] * scale
+        actual = float(tab.loc[~tab["placebo"], "estimate"].iloc[0]) * scale
+        ax.hist(pl, bins=min(30, max(8, len(pl) // 4)), color=colors[0], alpha=0.8,
+                label=f"{len(pl)} placebos")
+        ax.axvline(actual, color=colors[1], lw=2.2, label=f"actual {actual:+.1f}")
+        ax.axvline(-actual, color=colors[1], lw=1.0, ls=":")
+        ax.axvline(0, color="0.3", lw=0.8)
+        a = tab.attrs
+        ax.set_title(
+            f"{label}\ncalibrated p = {a['calibrated_p']:.2f}; placebos rejecting "
+            f"at 5%: {a['rejection_rate']:.0%}",
+            fontsize="small",
+        )
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("Number of placebos")
+        ax.legend(fontsize="x-small", loc="upper left")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
