@@ -9,8 +9,8 @@ The functions here serve notebook 04 (what drives import growth from a partner?)
   :func:`share_frame` turns partner imports into shares of a world total.
 * **Time series.** :func:`fit_ols_hac` is OLS with Newey–West (HAC) errors; the lag rule for
   overlapping 12-month changes is :func:`hac_lags`.
-* **Panels.** :func:`fit_panel_fe` is OLS with unit and time fixed effects and a choice of
-  errors suited to few clusters (CR1 with t(G-1), Driscoll–Kraay);
+* **Panels.** :func:`fit_panel_fe` is OLS with unit and time fixed effects (linearmodels
+  ``PanelOLS``) and a choice of errors suited to few clusters (CR1 with t(G-1), Driscoll–Kraay);
   :func:`wild_cluster_bootstrap` adds a wild cluster restricted bootstrap with Webb weights.
 * **Event studies.** :func:`group_log_ratio` (treated units versus the rest, in logs),
   :func:`fit_event_study_series` (deviations from a seasonal baseline, with prediction bands)
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -38,6 +39,7 @@ from tradelib.errors import TradelibError
 
 __all__ = [
     "ModelError",
+    "PanelFit",
     "align_monthly",
     "calibrated_pvalue",
     "coef_plot",
@@ -454,6 +456,46 @@ def _demean(
     raise ModelError("fixed effects: alternating projections did not converge; check the design.")
 
 
+@dataclass
+class _ModelInfo:
+    """What reporting helpers read from ``res.model`` (statsmodels-like names)."""
+
+    endog_names: str
+    exog_names: list[str]
+    exog: np.ndarray
+
+
+@dataclass
+class PanelFit:
+    """A fixed-effects panel fit by linearmodels ``PanelOLS``, with the statsmodels-like names
+    the reporting helpers use (``params``, ``bse``, ``tvalues``, ``pvalues``, ``nobs``,
+    ``resid``, ``df_resid``, ``df_resid_inference``, ``model``) and the linearmodels result
+    itself in ``lm``. p-values and intervals use t(``df_resid_inference``)."""
+
+    lm: Any
+    params: pd.Series
+    bse: pd.Series
+    nobs: int
+    resid: pd.Series
+    df_resid: int
+    df_resid_inference: int
+    model: _ModelInfo
+    cov_name: str
+    sample: str
+    n_clusters: int
+    k_fe: int
+
+    @property
+    def tvalues(self) -> pd.Series:
+        return self.params / self.bse
+
+    @property
+    def pvalues(self) -> pd.Series:
+        return pd.Series(
+            2 * stats.t.sf(np.abs(self.tvalues), self.df_resid_inference), index=self.params.index
+        )
+
+
 def fit_panel_fe(
     frame: pd.DataFrame,
     y: str,
@@ -464,26 +506,34 @@ def fit_panel_fe(
     fe: Sequence[str | Sequence[str]] | None = None,
     cov: PanelCov = "cluster",
     lags: int = HORIZON,
-) -> Any:
-    """OLS with fixed effects and errors suited to a panel with few units.
+) -> PanelFit:
+    """OLS with fixed effects (linearmodels ``PanelOLS``) and errors suited to few units.
 
-    ``fe`` defaults to unit and time (each month) fixed effects; they are swept out of ``y`` and
-    ``x`` (Frisch–Waugh–Lovell), which gives the same slopes and residuals as a regression with
-    every dummy at a fraction of the cost; small-sample factors count the absorbed effects in K.
-    ``cov``:
+    ``fe`` defaults to unit and time (each month) fixed effects; at most two sets (columns or
+    tuples of columns, their interaction) are absorbed. Small-sample factors count the absorbed
+    effects in K. ``cov``:
 
-    * ``"cluster"``: cluster-robust by unit, CR1 factor G/(G-1)·(N-1)/(N-K), t(G-1) critical
-      values (as statsmodels ``cov_type="cluster"`` on the dummy regression);
-    * ``"driscoll-kraay"``: scores summed over units per month, then Newey–West over months
-      with ``lags`` and factor N/(N-K) (statsmodels ``"hac-groupsum"``); robust to common
-      shocks; t(T-1).
+    * ``"cluster"``: cluster-robust by unit, CR1 factor G/(G-1)·(N-1)/(N-K) (linearmodels
+      ``clustered`` with ``debiased`` and ``group_debias``), t(G-1) critical values;
+    * ``"driscoll-kraay"``: scores summed over units per month, then Newey–West (Bartlett)
+      over months with ``lags`` and factor N/(N-K) (linearmodels ``kernel`` covariance);
+      robust to common shocks; t(T-1).
 
-    The result (statsmodels, on the demeaned data) carries ``.n_clusters``, ``.cov_name``,
-    ``.sample`` and ``.k_fe`` (absorbed parameters, constant included).
+    Returns a :class:`PanelFit` (``.n_clusters``, ``.cov_name``, ``.sample``, ``.k_fe``:
+    absorbed parameters, constant included).
     """
+    from linearmodels.panel import PanelOLS
+
     fe = [unit, time] if fe is None else list(fe)
+    if len(fe) > 2:
+        raise ModelError(f"fit_panel_fe: at most two sets of fixed effects, got {fe}.")
     fe_cols = [c for spec in fe for c in ([spec] if isinstance(spec, str) else spec)]
     _check_columns(frame, [y, *x, unit, time, *fe_cols], "fit_panel_fe")
+    if cov not in ("cluster", "driscoll-kraay"):
+        raise ModelError(
+            f"fit_panel_fe: cov must be 'cluster' or 'driscoll-kraay', not {cov!r}; for few "
+            "treated clusters add wild_cluster_bootstrap."
+        )
     data = frame.dropna(subset=[y, *x]).sort_values([unit, time]).reset_index(drop=True)
     if data.empty:
         raise ModelError("fit_panel_fe: no complete rows.")
@@ -492,45 +542,41 @@ def fit_panel_fe(
     n, kx = len(data), len(x)
     if n <= kx + k_fe:
         raise ModelError(f"fit_panel_fe: {n} rows cannot identify {kx + k_fe} parameters.")
-    Xt = _demean(data[list(x)].to_numpy(dtype="float64"), codes)
-    yt = _demean(data[[y]].to_numpy(dtype="float64"), codes)[:, 0]
-    model = sm.OLS(pd.Series(yt, name=y), pd.DataFrame(Xt, columns=list(x)))
+    tcode = pd.factorize(data[time], sort=True)[0]
     groups = pd.factorize(data[unit], sort=True)[0]
-    adj = (n - kx) / (n - kx - k_fe)  # statsmodels counts only x in K; add the absorbed effects
+    idx = pd.MultiIndex.from_arrays([groups, tcode], names=["unit", "time"])
+    Yp = pd.Series(data[y].to_numpy(dtype="float64"), index=idx, name=y)
+    Xp = pd.DataFrame(data[list(x)].to_numpy(dtype="float64"), index=idx, columns=list(x))
+    if fe == [unit, time]:
+        model = PanelOLS(Yp, Xp, entity_effects=True, time_effects=True)
+    else:
+        other = pd.DataFrame({f"fe{i}": c for i, c in enumerate(codes)}, index=idx)
+        model = PanelOLS(Yp, Xp, other_effects=other)
     if cov == "cluster":
         res = model.fit(
-            cov_type="cluster",
-            cov_kwds={"groups": groups, "use_correction": True, "df_correction": True},
-            use_t=True,
+            cov_type="clustered", cluster_entity=True, debiased=True, group_debias=True
         )
         name = "cluster by " + unit + " (CR1, t(G-1))"
-    elif cov == "driscoll-kraay":
-        tcode = pd.factorize(data[time], sort=True)[0]
-        res = model.fit(
-            cov_type="hac-groupsum",
-            cov_kwds={
-                "time": tcode,
-                "maxlags": int(lags),
-                "use_correction": "hac",
-                "df_correction": False,
-            },
-            use_t=True,
-        )
-        res._results.df_resid_inference = int(tcode.max())  # T - 1
-        name = f"Driscoll–Kraay ({lags} lags, t(T-1))"
+        df_inf = int(groups.max())  # G - 1
     else:
-        raise ModelError(
-            f"fit_panel_fe: cov must be 'cluster' or 'driscoll-kraay', not {cov!r}; for few "
-            "treated clusters add wild_cluster_bootstrap."
-        )
-    inner = res._results
-    inner.cov_params_default = inner.cov_params_default * adj
-    inner._cache.clear()  # bse, tvalues, pvalues are recomputed from the corrected covariance
-    res.n_clusters = int(groups.max() + 1)
-    res.cov_name = name
-    res.sample = sample_label(data[time])
-    res.k_fe = k_fe
-    return res
+        res = model.fit(cov_type="kernel", kernel="bartlett", bandwidth=int(lags), debiased=True)
+        name = f"Driscoll–Kraay ({lags} lags, t(T-1))"
+        df_inf = int(tcode.max())  # T - 1
+    Xt = _demean(data[list(x)].to_numpy(dtype="float64"), codes)
+    return PanelFit(
+        lm=res,
+        params=pd.Series(res.params, index=list(x)),
+        bse=pd.Series(res.std_errors, index=list(x)),
+        nobs=int(res.nobs),
+        resid=pd.Series(np.asarray(res.resids), name="resid"),
+        df_resid=int(n - kx - k_fe),
+        df_resid_inference=df_inf,
+        model=_ModelInfo(endog_names=y, exog_names=list(x), exog=Xt),
+        cov_name=name,
+        sample=sample_label(data[time]),
+        n_clusters=int(groups.max() + 1),
+        k_fe=k_fe,
+    )
 
 
 def leave_one_unit_out(
