@@ -631,3 +631,16 @@ def test_ar_set_quadratic_against_brute_force():
         assert not acc[(grid < lo - 1e-6) | (grid > hi + 1e-6)].any()
     else:
         assert acc[(grid < lo - 1e-6) | (grid > hi + 1e-6)].all()
+
+
+def test_placebo_event_study_matches_fit_and_calibrates():
+    Y, ev = _sim_gaps(1, seed=21, effect=0.4)
+    s = Y[0]
+    es = M.fit_event_study_series(s, ev, window=(-12, 11), pre=48)
+    out = M.placebo_event_study(s, ev, window=(-12, 11), pre=48)
+    act = out.iloc[-1]
+    assert act["post_mean"] == pytest.approx(es.loc[es["rel_month"] >= 0, "estimate"].mean())
+    assert act["pre_mean"] == pytest.approx(es.loc[es["rel_month"] < 0, "estimate"].mean())
+    assert out.attrs["calibrated_p"] < 0.05  # a 0.4 shift is detected
+    assert out.attrs["calibrated_p_pre"] > 0.05  # and nothing happened before it
+    assert out.loc[out["placebo"], "date"].max() <= ev - pd.DateOffset(months=12)

@@ -62,6 +62,7 @@ __all__ = [
     "panel_frame",
     "placebo_did",
     "placebo_did_many",
+    "placebo_event_study",
     "placebo_groups",
     "placebo_plot",
     "placebo_summary",
@@ -1457,6 +1458,24 @@ def placebo_groups(
     return out
 
 
+def _sc_weights(y: np.ndarray, C: np.ndarray, zeta: float | None = None) -> np.ndarray:
+    """Numpy core of :func:`synthetic_weights` (rows = months, complete rows only)."""
+    from scipy.optimize import nnls
+
+    T, J = C.shape
+    if T < 12:
+        raise ModelError(f"synthetic_weights: {T} complete pre-period months; need >= 12.")
+    yc = y - y.mean()
+    Cm = C - C.mean(axis=0)
+    if zeta is None:
+        zeta = float(np.std(np.diff(C, axis=0)))
+    big = 1e3 * max(1.0, float(np.abs(Cm).max()))
+    A = np.vstack([Cm, zeta * np.sqrt(T) * np.eye(J), big * np.ones((1, J))])
+    rhs = np.concatenate([yc, np.zeros(J), [big]])
+    w, _ = nnls(A, rhs, maxiter=50 * J)
+    return w / w.sum()
+
+
 def synthetic_weights(
     treated: pd.Series, controls: pd.DataFrame, *, zeta: float | None = None
 ) -> pd.Series:
@@ -1464,28 +1483,41 @@ def synthetic_weights(
 
     Minimises ``Σ_t (y_t − w0 − Σ_j w_j c_jt)² + ζ² T Σ_j w_j²`` over the given (pre-period)
     months, as the unit weights of Arkhangelsky et al. (2021); the intercept ``w0`` lets the
-    synthetic control differ in level, only its path must match. ``zeta`` defaults to their
-    rule (T_post-free version): the standard deviation of the first differences of the
-    controls. Solved exactly as a non-negative least-squares problem with the adding-up
-    constraint as a heavily weighted extra row.
+    synthetic control differ in level, only its path must match. ``zeta`` (the ridge penalty
+    that spreads weight over similar controls) defaults to the standard deviation of the
+    controls' first differences, their rule without the (treated × post)^(1/4) factor.
+    Solved exactly as a non-negative least-squares problem with the adding-up constraint as a
+    heavily weighted extra row.
     """
-    from scipy.optimize import nnls
-
     data = pd.concat([treated.rename("__y"), controls], axis=1).dropna()
-    if len(data) < 12:
-        raise ModelError(f"synthetic_weights: {len(data)} complete pre-period months; need >= 12.")
-    y = data["__y"].to_numpy() - data["__y"].mean()
     C = data.drop(columns="__y")
-    Cm = (C - C.mean()).to_numpy()
-    T, J = Cm.shape
-    if zeta is None:
-        zeta = float(np.nanstd(np.diff(C.to_numpy(), axis=0)))
-    big = 1e3 * max(1.0, float(np.abs(Cm).max()))
-    A = np.vstack([Cm, zeta * np.sqrt(T) * np.eye(J), big * np.ones((1, J))])
-    rhs = np.concatenate([y, np.zeros(J), [big]])
-    w, _ = nnls(A, rhs, maxiter=50 * J)
-    w = w / w.sum()
+    w = _sc_weights(data["__y"].to_numpy(), C.to_numpy(dtype="float64"), zeta)
     return pd.Series(w, index=C.columns, name="weight")
+
+
+def _sdid_inputs(
+    log_values: pd.DataFrame, treated: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, pd.DatetimeIndex, list[str]]:
+    wide = log_values.copy()
+    wide.index = _month_index(wide.index, "synthetic_did")
+    wide = wide.sort_index()
+    wide = wide.reindex(pd.date_range(wide.index.min(), wide.index.max(), freq="MS"))
+    missing = [u for u in treated if u not in wide.columns]
+    if missing or len(treated) == 0:
+        raise ModelError(f"synthetic_did: treated units {missing or treated} are not columns.")
+    y = np.log(np.exp(wide[list(treated)]).sum(axis=1, min_count=len(treated))).to_numpy()
+    controls = wide.drop(columns=list(treated))
+    return y, controls.to_numpy(dtype="float64"), wide.index, list(controls.columns)
+
+
+def _sdid_at(y: np.ndarray, C: np.ndarray, months: np.ndarray, pos: int, pre: int, post: int,
+             lags: int | None) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    rows = np.arange(max(0, pos - pre), pos)
+    ok = rows[~np.isnan(y[rows]) & ~np.isnan(C[rows]).any(axis=1)]
+    w = _sc_weights(y[ok], C[ok])
+    gap = y - C @ w
+    r = _did_core(gap, months, pos, pre=pre, post=post, lags=lags)
+    return r, w, gap
 
 
 def synthetic_did(
@@ -1499,31 +1531,26 @@ def synthetic_did(
 ) -> dict[str, Any]:
     """Synthetic difference-in-differences of a treated group against weighted controls.
 
-    ``log_values`` is wide (months × units) in logs, or a table with a treated column. The
-    treated path is the log of the treated units' sum (``exp`` of the logs summed), the control
-    path a weighted average of the other units' logs with :func:`synthetic_weights` fitted on
-    the ``pre`` months before ``event`` only. The estimate is the DiD of :func:`fit_did_series`
-    on the gap (treated − synthetic), so the comparison group is chosen to share the treated
-    group's pre-event path (robust to a control group whose own trend differs, e.g. one fast-
-    growing section). Returns ``estimate``, ``se``, ``p_value``, ``weights`` and ``gap``.
+    ``log_values`` is wide (months × units) in logs. The treated path is the log of the treated
+    units' sum, the control path a weighted average of the other units' logs with
+    :func:`synthetic_weights` fitted on the ``pre`` months before ``event`` only. The estimate
+    is the DiD of :func:`fit_did_series` on the gap (treated − synthetic), so the comparison
+    group is chosen to share the treated group's pre-event path (robust to a control group
+    whose own trend differs, e.g. one fast-growing section). Returns ``estimate``, ``se``,
+    ``p_value``, ``weights`` and ``gap``.
     """
     treated = list(treated)
+    y, C, idx, names = _sdid_inputs(log_values, treated)
     ev = pd.Timestamp(event).to_period("M").to_timestamp()
-    wide = log_values.copy()
-    wide.index = _month_index(wide.index, "synthetic_did")
-    y = np.log(np.exp(wide[treated]).sum(axis=1, min_count=len(treated)))
-    controls = wide.drop(columns=treated)
-    start = ev - pd.DateOffset(months=pre)
-    pre_mask = (wide.index >= start) & (wide.index < ev)
-    w = synthetic_weights(y[pre_mask], controls[pre_mask])
-    gap = (y - controls[w.index] @ w.to_numpy()).rename("gap")
-    tab = fit_did_series(gap, ev, pre=pre, post=post, lags=lags).iloc[0]
+    if ev not in idx:
+        raise ModelError(f"synthetic_did: the event month {ev:%Y-%m} is outside the data.")
+    r, w, gap = _sdid_at(y, C, idx.month.to_numpy(), int(idx.get_loc(ev)), pre, post, lags)
     return {
-        "estimate": float(tab["estimate"]),
-        "se": float(tab["se"]),
-        "p_value": float(tab["p_value"]),
-        "weights": w,
-        "gap": gap,
+        "estimate": float(r["estimate"][0]),
+        "se": float(r["se"][0]),
+        "p_value": float(r["p_value"][0]),
+        "weights": pd.Series(w, index=names, name="weight"),
+        "gap": pd.Series(gap, index=idx, name="gap"),
     }
 
 
@@ -1534,7 +1561,7 @@ def placebo_synthetic_did(
     *,
     pre: int = 36,
     post: int = 12,
-    step: int = 3,
+    step: int = 1,
     first: str | pd.Timestamp | None = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
@@ -1543,27 +1570,31 @@ def placebo_synthetic_did(
     Weights are re-fitted at every placebo date on its own pre-period (the same estimator).
     Returns a table with the columns and ``attrs`` of :func:`placebo_did`.
     """
+    treated = list(treated)
+    y, C, idx, _ = _sdid_inputs(log_values, treated)
+    months = idx.month.to_numpy()
     ev = pd.Timestamp(event).to_period("M").to_timestamp()
-    idx = pd.DatetimeIndex(_month_index(log_values.index, "placebo_synthetic_did")).sort_values()
-    start = idx.min() + pd.DateOffset(months=pre)
-    if first is not None:
-        start = max(start, pd.Timestamp(first))
-    last = ev - pd.DateOffset(months=post)
-    dates = list(pd.date_range(start, last, freq=f"{step}MS")) if start <= last else []
+    if ev not in idx:
+        raise ModelError(f"placebo_synthetic_did: the event {ev:%Y-%m} is outside the data.")
+    e_pos = int(idx.get_loc(ev))
+    lo = pre if first is None else max(pre, int(np.searchsorted(idx, pd.Timestamp(first))))
     rows = []
-    for d in [*dates, ev]:
-        r = synthetic_did(log_values, treated, d, pre=pre, post=post)
+    for pos in [*range(lo, e_pos - post + 1, step), e_pos]:
+        try:
+            r, _, _ = _sdid_at(y, C, months, pos, pre, post, None)
+        except ModelError:
+            continue
         rows.append(
             {
-                "date": d,
-                "estimate": r["estimate"],
-                "se": r["se"],
-                "p_value": r["p_value"],
-                "placebo": d != ev,
+                "date": idx[pos],
+                "estimate": float(r["estimate"][0]),
+                "se": float(r["se"][0]),
+                "p_value": float(r["p_value"][0]),
+                "placebo": pos != e_pos,
             }
         )
     out = pd.DataFrame(rows)
-    if not out["placebo"].any():
+    if out.empty or not out["placebo"].any() or out["placebo"].iloc[-1]:
         raise ModelError("placebo_synthetic_did: no placebo dates fit before the event.")
     out["reject"] = out["p_value"] < alpha
     pl = out[out["placebo"]]
@@ -1575,6 +1606,80 @@ def placebo_synthetic_did(
         placebo_first=pl["date"].min(),
         placebo_last=pl["date"].max(),
         alpha=alpha,
+    )
+    return out
+
+
+def _es_core(y: np.ndarray, months: np.ndarray, pos: int, *, pre: int, lo: int, k_post: int,
+             trend: bool) -> tuple[float, float]:
+    """Mean deviation from the seasonal baseline of :func:`fit_event_study_series` over the
+    window's pre-event months (``lo`` .. −1) and its first ``k_post`` months (0 .. k_post−1)."""
+    base = np.arange(pos - pre, pos + lo)
+    base = base[(base >= 0) & ~np.isnan(y[base])]
+    if len(base) < 24:
+        raise ModelError("event-study placebo: fewer than 24 baseline months.")
+
+    def design(rows: np.ndarray) -> np.ndarray:
+        cols = [np.ones(len(rows))] + [(months[rows] == m).astype("float64") for m in range(2, 13)]
+        if trend:
+            cols.append((rows - pos).astype("float64"))
+        return np.column_stack(cols)
+
+    coef, *_ = np.linalg.lstsq(design(base), y[base], rcond=None)
+    pre_rows = np.arange(pos + lo, pos)
+    post_rows = np.arange(pos, pos + k_post)
+    if post_rows[-1] >= len(y):
+        raise ModelError("event-study placebo: the window runs past the data.")
+    dev_pre = y[pre_rows] - design(pre_rows) @ coef
+    dev_post = y[post_rows] - design(post_rows) @ coef
+    return float(np.nanmean(dev_pre)), float(np.nanmean(dev_post))
+
+
+def placebo_event_study(
+    series: pd.Series,
+    event: str | pd.Timestamp,
+    *,
+    window: tuple[int, int] = (-12, 11),
+    pre: int = 48,
+    trend: bool = False,
+    first: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Two summaries of :func:`fit_event_study_series` at the event and at placebo dates.
+
+    ``pre_mean``: the mean deviation from the baseline over the window's months before the
+    event (``window[0]`` .. −1), a pre-trend (anticipation or bad baseline) statistic;
+    ``post_mean``: the mean deviation over months 0 .. ``window[1]``. Placebo dates are those
+    whose whole window ends before the actual event. ``attrs`` hold ``calibrated_p`` (post
+    mean), ``calibrated_p_pre`` (pre-trend mean), ``n_placebo``, ``placebo_mean``.
+    """
+    lo, hi = window
+    Y, idx = _regular_matrix(series, "placebo_event_study")
+    y = Y[:, 0]
+    months = idx.month.to_numpy()
+    ev = pd.Timestamp(event).to_period("M").to_timestamp()
+    if ev not in idx:
+        raise ModelError(f"placebo_event_study: the event {ev:%Y-%m} is outside the series.")
+    e_pos = int(idx.get_loc(ev))
+    start = pre if first is None else max(pre, int(np.searchsorted(idx, pd.Timestamp(first))))
+    rows = []
+    for pos in [*range(start, e_pos - hi), e_pos]:
+        try:
+            pm, qm = _es_core(y, months, pos, pre=pre, lo=lo, k_post=hi + 1, trend=trend)
+        except ModelError:
+            continue
+        rows.append({"date": idx[pos], "pre_mean": pm, "post_mean": qm, "placebo": pos != e_pos})
+    out = pd.DataFrame(rows)
+    if out.empty or not out["placebo"].any() or out["placebo"].iloc[-1]:
+        raise ModelError("placebo_event_study: no placebo dates fit before the event.")
+    pl = out[out["placebo"]]
+    act = out.iloc[-1]
+    out.attrs.update(
+        calibrated_p=calibrated_pvalue(act["post_mean"], pl["post_mean"]),
+        calibrated_p_pre=calibrated_pvalue(act["pre_mean"], pl["pre_mean"]),
+        n_placebo=len(pl),
+        placebo_mean=float(pl["post_mean"].mean()),
+        placebo_first=pl["date"].min(),
+        placebo_last=pl["date"].max(),
     )
     return out
 
