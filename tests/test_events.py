@@ -399,3 +399,14 @@ def test_effective_rate_over_is_ratio_of_sums():
         E.effective_rate_over(d)
     with pytest.raises(E.EventsValidationError):
         E.effective_rate_over(d, "2030-01", "2030-12")
+
+
+def test_display_events_renders_blanks(real):
+    out = E.display_events(E.rate_events(real), ["start_date", "end_date", "rate_tiers",
+                                                  "rate_after_pct", "usmca_treatment"])
+    text = out.to_string()
+    assert "NaT" not in text and "nan" not in text and "<NA>" not in text
+    assert (out["end_date"] == "").any()
+    assert out["start_date"].str.match(r"^\d{4}-\d{2}-\d{2}$").all()
+    ctx = E.display_events(real.loc[real["actor"] == "none"], ["usmca_treatment"])
+    assert (ctx["usmca_treatment"] == "").all()

@@ -220,3 +220,24 @@ def test_parse_lists_and_metal_shares():
                                      "v")["etr_by_partner"]
     assert etr["etr_pct"].iloc[0] == pytest.approx(12.77)
     assert etr["etr_tpc_pct"].iloc[1] == pytest.approx(15.36)
+
+
+def test_snapshot_rates_use_the_day_not_the_month(sched, lists, metal):
+    trade = pd.DataFrame({"hts10": [PLAIN, PLAIN, TOMATO], "imports_cons_usd": [50.0, 50.0, 100.0],
+                          "usmca_claimed_usd": [100.0, 0.0, 0.0]})
+    snap = S.snapshot_rates(["2025-04-10", "2025-04-20"], trade, sched, lists=lists,
+                            metal_shares=metal).set_index("date")
+    # 10 April: blanket 25 + temp 10 on the plain good; tomato adds AD 20
+    assert snap.loc["2025-04-10", "statutory_pct"] == pytest.approx((100 * 35 + 100 * 55) / 200)
+    # 20 April: temp has ended; the plain good claims USMCA in full and pays nothing
+    assert snap.loc["2025-04-20", "expected_pct"] == pytest.approx((100 * 0 + 100 * 45) / 200)
+
+
+def test_compare_collected_flags_months_off_by_more_than_threshold():
+    engine = pd.DataFrame({"date": pd.to_datetime(["2025-05-01", "2025-06-01"]),
+                           "expected_pct": [4.0, 6.0], "imports_cons_usd": [1e9, 1e9]})
+    duties = pd.DataFrame({"date": pd.to_datetime(["2025-05-01", "2025-06-01"]),
+                           "duties_usd": [4.5e7, 4.5e7], "imports_cons_usd": [1e9, 1e9]})
+    out = S.compare_collected(engine, duties, baseline_pct=0.25)
+    assert out["gap_pp"].round(6).tolist() == [-0.25, 1.75]
+    assert out["off"].tolist() == [False, True]

@@ -54,6 +54,7 @@ __all__ = [
     "before_after",
     "check_events",
     "daily_rates",
+    "display_events",
     "effective_rate",
     "effective_rate_annual",
     "event_category",
@@ -681,6 +682,21 @@ def daily_rates(
         values = np.where(lapsed, before[safe], after[safe])
         out[str(measure)] = np.where(idx >= 0, values, 0.0).astype("float64")
     return pd.DataFrame(out, index=days)
+
+
+def display_events(events: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """A copy of ``events[columns]`` for display: dates as ``YYYY-MM-DD``, numbers with up to
+    two decimals, and missing values, ``NaT`` and ``na`` shown as blank cells."""
+    out = events.loc[:, list(columns)].copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out[col] = s.dt.strftime("%Y-%m-%d").fillna("")
+        elif pd.api.types.is_float_dtype(s):
+            out[col] = s.map(lambda v: "" if pd.isna(v) else f"{v:g}")
+        else:
+            out[col] = s.astype("object").where(s.notna(), "").replace("na", "")
+    return out.astype("string")
 
 
 def mexico_rates(events: pd.DataFrame | None = None, start=None, end=None,

@@ -56,9 +56,11 @@ __all__ = [
     "apply_schedule",
     "build_schedule",
     "chapter_rates",
+    "compare_collected",
     "contributions",
     "load_product_lists",
     "product_rates",
+    "snapshot_rates",
 ]
 
 #: The two portions of trade the engine prices: goods not claiming USMCA and goods claiming it.
@@ -531,3 +533,79 @@ def chapter_rates(
                                + out["usmca_share"] * out["usmca_pct"])
     return out[[c for c in ("date", "hs2", "section", "statutory_pct", "usmca_pct",
                             "usmca_share", "expected_pct") if c in out]]
+
+
+def snapshot_rates(
+    days: Sequence,
+    trade: pd.DataFrame,
+    schedule: pd.DataFrame | None = None,
+    **kwargs,
+) -> pd.DataFrame:
+    """Statutory and expected rates on given **days**, with fixed trade weights.
+
+    ``trade`` (``hts10``, ``imports_cons_usd``, optional ``usmca_claimed_usd``) is summed over
+    its rows to one weight and one USMCA share per product (ratios of sums), e.g. a calendar
+    year of ``load.load_usmca_products()``. For each day the rates in force that day are
+    applied (no day-weighting). Returns ``date``, ``statutory_pct`` (no USMCA claims) and
+    ``expected_pct`` (with the products' claim shares), both ratios of sums over products.
+    Keyword arguments go to :func:`product_rates` (``lists``, ``metal_shares``, ...).
+    """
+    cols = ["imports_cons_usd"] + (["usmca_claimed_usd"] if "usmca_claimed_usd" in trade else [])
+    w = trade.groupby("hts10")[cols].sum()
+    w = w.loc[w["imports_cons_usd"] > 0]
+    share = (w["usmca_claimed_usd"] / w["imports_cons_usd"]).clip(0, 1) \
+        if "usmca_claimed_usd" in w else pd.Series(0.0, index=w.index)
+    sched = build_schedule() if schedule is None else schedule
+    segs = _segments(sched)
+    lists = kwargs.get("lists")
+    metal = kwargs.get("metal_shares")
+    if lists is None and any(s.lists for s in segs):
+        lists = load_product_lists()
+    if metal is None and any(s.basis != "full_value" for s in segs):
+        from tradelib.data.load import load_metal_shares
+        metal = load_metal_shares()
+    prods = pd.Series(w.index.astype(str), dtype="str")
+    prepared = _prepare(prods, segs, lists or {}, metal, kwargs.get("condition_share", 0.0))
+    rows = []
+    for day in days:
+        d = pd.Timestamp(day)
+        active = [(s, p) for s, p in zip(segs, prepared, strict=True)
+                  if s.start <= d and (s.end is None or s.end >= d)]
+        rates = _interval_rates(len(prods), active, kwargs.get("us_content_share", 0.0))
+        stat = sum(rates["statutory"].values(), np.zeros(len(prods)))
+        usm = sum(rates["usmca"].values(), np.zeros(len(prods)))
+        imp = w["imports_cons_usd"].to_numpy()
+        s = share.to_numpy()
+        rows.append({"date": d,
+                     "statutory_pct": float((imp * stat).sum() / imp.sum()),
+                     "expected_pct": float((imp * ((1 - s) * stat + s * usm)).sum()
+                                           / imp.sum())})
+    return pd.DataFrame(rows)
+
+
+def compare_collected(engine_monthly: pd.DataFrame, duties: pd.DataFrame, *,
+                      baseline_pct: float, threshold_pp: float = 1.0) -> pd.DataFrame:
+    """Engine expected rate vs Census calculated duties, month by month.
+
+    ``engine_monthly`` is :func:`aggregate` output by ``date``; ``duties`` the single-partner
+    ``tl.load_duties()`` rows. The engine prices only the *additional* duties of the table, so
+    ``baseline_pct`` (e.g. the partner's effective rate in a year without them, via
+    :func:`tradelib.analysis.events.effective_rate_over`) stands for MFN and other duties.
+    Returns, per month: ``engine_expected_pct``, ``engine_plus_baseline_pct``,
+    ``collected_pct`` (calculated duties / imports for consumption), ``gap_pp`` (engine plus
+    baseline minus collected), ``off`` (``|gap| > threshold_pp``), and the engine's and
+    Census's import values in $bn (``engine_imports_bn``, ``census_imports_bn``).
+    """
+    d = duties.set_index("date").sort_index()
+    e = engine_monthly.set_index("date").sort_index()
+    out = pd.DataFrame({
+        "engine_expected_pct": e["expected_pct"],
+        "engine_plus_baseline_pct": e["expected_pct"] + baseline_pct,
+        "collected_pct": 100.0 * d["duties_usd"] / d["imports_cons_usd"],
+        "engine_imports_bn": e["imports_cons_usd"] / 1e9,
+        "census_imports_bn": d["imports_cons_usd"] / 1e9,
+    }).loc[e.index]
+    out["gap_pp"] = out["engine_plus_baseline_pct"] - out["collected_pct"]
+    out["off"] = out["gap_pp"].abs() > threshold_pp
+    out.index.name = "date"
+    return out
