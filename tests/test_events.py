@@ -41,9 +41,39 @@ def test_committed_table_covers_the_issue_checklist(real):
                    "exemption", "court_ruling", "review", "context", "tariff_removed"):
         assert needed in types, needed
     authorities = set(real["authority"])
-    for needed in ("Section 232", "IEEPA", "Section 122", "Antidumping", "USMCA", "NAFTA"):
+    for needed in ("Section 232", "IEEPA", "Section 122", "Section 301", "AD/CVD", "USMCA",
+                   "NAFTA", "MX retaliation", "MX tariff decree"):
         assert needed in authorities, needed
-    assert (real["actor"] == "MX").sum() >= 3  # retaliation and Mexico's non-FTA duties
+    assert set(authorities) <= set(E.AUTHORITIES)
+    assert (real["actor"] == "MX").sum() >= 8  # 2009-11 and 2018-19 retaliation, decrees
+    ids = set(real["event_id"])
+    for needed in ("2019-05-tomato-ad-deposits", "2024-07-s232-steel-melt-pour",
+                   "2024-07-s232-aluminum-smelt-cast", "2025-08-s232-derivatives-407",
+                   "2025-10-s232-lumber", "2025-10-s232-furniture", "2026-07-s301-forced-labor",
+                   "2009-03-mx-trucking-retaliation", "2019-05-mx-retaliation-removed",
+                   "2026-04-s232-steel-restructured"):
+        assert needed in ids, needed
+
+
+def test_committed_table_every_row_sourced_and_rate_rows_complete(real):
+    assert real["source_url"].str.match(r"^https?://").all()
+    rates = real.loc[real["rate_after_pct"].notna()]
+    assert (rates["product_scope"] != "").all()
+    assert (rates["stacking"] != "").all()
+    assert (rates["valuation_basis"] != "na").all() and (rates["usmca_treatment"] != "na").all()
+    # metal and tomato duties apply to USMCA goods; the IEEPA duty exempts them from 7 March 2025
+    by_id = real.set_index("event_id")
+    for eid in ("2025-03-s232-steel-restored", "2025-06-s232-aluminum-50", "2025-08-s232-copper",
+                "2025-07-tomato-ad-order", "2019-05-tomato-ad-deposits"):
+        assert by_id.loc[eid, "usmca_treatment"] == "applies", eid
+    for eid in ("2025-03-ieepa-mx-usmca-exemption", "2026-02-s122-surcharge",
+                "2026-07-s301-forced-labor"):
+        assert by_id.loc[eid, "usmca_treatment"] == "exempt", eid
+    tiers = E.parse_tiers(by_id.loc["2026-04-s232-steel-restructured", "rate_tiers"])
+    assert tiers == {"1a": 50.0, "1b": 25.0, "3": 15.0, "2": 0.0}
+    # at least half of the US duty rows cite an official primary source
+    us = rates.loc[rates["actor"] == "US", "source_url"]
+    assert us.map(E.is_official_source).mean() >= 0.5
 
 
 def test_committed_table_rates_on_known_days(real):
@@ -58,6 +88,24 @@ def test_committed_table_rates_on_known_days(real):
     assert d.loc["2026-03-02", "ieepa_mexico"] == 0  # ended after the Supreme Court ruling
     assert d.loc["2026-03-02", "s122_surcharge"] == 10
     assert d.loc["2026-08-01", "s122_surcharge"] == 0  # statutory 150-day limit
+    assert d.loc["2026-07-23", "s301_forced_labor"] == 0
+    assert d.loc["2026-07-24", "s301_forced_labor"] == 10  # replaces the lapsed surcharge
+    assert d.loc["2019-05-06", "ad_tomatoes"] == 0
+    assert d.loc["2019-05-07", "ad_tomatoes"] == pytest.approx(17.56)
+    assert d.loc["2019-09-19", "ad_tomatoes"] == 0  # new suspension agreement
+    assert d.loc["2024-08-01", "s232_steel"] == 25  # melt-and-pour rule (conditional)
+    assert d.loc["2024-06-30", "s232_steel"] == 0
+
+
+def test_mexico_rates_series(real):
+    mx = E.mexico_rates(real, "2008-01-01", "2026-12-31")
+    assert mx.loc["2009-04-01", "top_rate_pct"] == 45
+    assert mx.loc["2009-04-01", "trade_covered_usd_bn"] == pytest.approx(2.4)
+    assert mx.loc["2011-08-01", "top_rate_pct"] == pytest.approx(12.5)
+    assert mx.loc["2012-01-01", "top_rate_pct"] == 0
+    assert mx.loc["2018-08-01", "top_rate_pct"] == 25
+    assert mx.loc["2019-07-01", "top_rate_pct"] == 0
+    assert mx.loc["2025-06-01", "top_rate_pct"] == 0  # the LIGIE decrees exempt US goods
 
 
 # --- schema rules ----------------------------------------------------------------------------
@@ -81,6 +129,41 @@ def test_broken_fixture_reports_each_rule_with_line_and_id():
     for line, col, rule in expected:
         assert any(str(p).startswith(line) and p.column == col and rule in p.rule
                    for p in problems), (line, col, rule, text)
+
+
+@pytest.mark.parametrize(
+    ("col", "value", "rule"),
+    [("authority", "Tariff Act", "is not one of"),
+     ("product_scope", "hs:7", "must be 'all'"),
+     ("product_scope", "list:nope", "must be 'all'"),
+     ("rate_tiers", "a=60;b=10", "highest tier"),
+     ("rate_tiers", "A=5", "must look like"),
+     ("stacking", "yields:ghost", "which no row names as measure"),
+     ("stacking", "sometimes", "must be 'adds'"),
+     ("usmca_treatment", "na", "cannot be 'na'"),
+     ("valuation_basis", "weight", "is not one of"),
+     ("announced_date", "2020-07-01", "is after start_date"),
+     ("source_url_2", "https://example.org/steel3", "repeats source_url")],
+)
+def test_second_edition_rules(col, value, rule):
+    raw = E.read_events_csv(FIX / "valid.csv")
+    i = raw.index[raw["event_id"] == "2020-06-steel-up"][0]
+    raw.loc[i, col] = value
+    problems = [p for p in E.check_events(raw) if p.event_id == "2020-06-steel-up"]
+    assert any(p.column == col and rule in p.rule for p in problems), problems
+
+
+def test_scope_tiers_stacking_parsers():
+    assert E.parse_scope("all") == (True, (), ())
+    assert E.parse_scope("hs:72;7306;list:s232_annex_2026:steel") == (
+        False, ("72", "7306"), (("s232_annex_2026", "steel"),))
+    assert E.parse_scope("72;72") is None
+    assert E.parse_tiers("") == {}
+    assert E.parse_stacking("adds") == ()
+    assert E.parse_stacking("yields:a|b") == ("a", "b")
+    assert E.is_official_source("https://www.federalregister.gov/d/2025-02479")
+    assert E.is_official_source("https://www.dof.gob.mx/nota")
+    assert not E.is_official_source("https://www.mondaq.com/x")
 
 
 def test_validate_raises_with_file_name_and_fix_hint():
@@ -316,3 +399,14 @@ def test_effective_rate_over_is_ratio_of_sums():
         E.effective_rate_over(d)
     with pytest.raises(E.EventsValidationError):
         E.effective_rate_over(d, "2030-01", "2030-12")
+
+
+def test_display_events_renders_blanks(real):
+    out = E.display_events(E.rate_events(real), ["start_date", "end_date", "rate_tiers",
+                                                  "rate_after_pct", "usmca_treatment"])
+    text = out.to_string()
+    assert "NaT" not in text and "nan" not in text and "<NA>" not in text
+    assert (out["end_date"] == "").any()
+    assert out["start_date"].str.match(r"^\d{4}-\d{2}-\d{2}$").all()
+    ctx = E.display_events(real.loc[real["actor"] == "none"], ["usmca_treatment"])
+    assert (ctx["usmca_treatment"] == "").all()

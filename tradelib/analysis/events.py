@@ -37,19 +37,24 @@ from tradelib.errors import ValidationError
 
 __all__ = [
     "ACTORS",
+    "AUTHORITIES",
     "CATEGORIES",
     "COLUMNS",
     "EVENT_TYPES",
     "GROUP_SECTIONS",
     "HS_SECTIONS",
+    "OFFICIAL_DOMAINS",
     "PRODUCT_GROUPS",
+    "PRODUCT_LISTS",
     "RATE_EVENT_TYPES",
-    "USMCA_VALUES",
+    "USMCA_TREATMENTS",
+    "VALUATION_BASES",
     "EventsValidationError",
     "Problem",
     "before_after",
     "check_events",
     "daily_rates",
+    "display_events",
     "effective_rate",
     "effective_rate_annual",
     "event_category",
@@ -57,8 +62,13 @@ __all__ = [
     "events_path",
     "exposure_by_section",
     "hs_section",
+    "is_official_source",
     "load_events",
     "measure_sections",
+    "mexico_rates",
+    "parse_scope",
+    "parse_stacking",
+    "parse_tiers",
     "rate_events",
     "read_events_csv",
     "validate_events",
@@ -70,6 +80,7 @@ COLUMNS: tuple[str, ...] = (
     "event_id",
     "short_label",
     "actor",
+    "announced_date",
     "start_date",
     "end_date",
     "event_type",
@@ -77,15 +88,53 @@ COLUMNS: tuple[str, ...] = (
     "measure",
     "product_group",
     "hs_chapters",
+    "product_scope",
     "rate_before_pct",
     "rate_after_pct",
+    "rate_tiers",
     "threatened_rate_pct",
-    "applies_to_usmca_qualifying",
+    "valuation_basis",
+    "usmca_treatment",
+    "stacking",
+    "condition",
+    "trade_covered_usd_bn",
     "instrument",
     "description",
     "source_url",
     "source_url_2",
 )
+
+#: Legal authority of an action (fixed vocabulary). ``MX retaliation``: Mexico's equivalent or
+#: retaliatory duties on US goods; ``MX tariff decree``: changes to Mexico's own tariff (LIGIE).
+AUTHORITIES: tuple[str, ...] = (
+    "NAFTA",
+    "USMCA",
+    "Section 232",
+    "Section 301",
+    "Section 122",
+    "Section 201",
+    "IEEPA",
+    "AD/CVD",
+    "MX retaliation",
+    "MX tariff decree",
+    "none",
+)
+
+#: What value a duty is charged on. ``*_content``: the value of that metal in the good (for
+#: goods of the metal's own chapters, 72-73 steel, 74 copper, 76 aluminium, the full value).
+VALUATION_BASES: tuple[str, ...] = (
+    "full_value",
+    "steel_content",
+    "aluminum_content",
+    "copper_content",
+    "steel_aluminum_content",
+    "na",
+)
+
+#: How the measure treats goods entered claiming USMCA (NAFTA) preference: ``exempt`` (applies
+#: only to non-originating goods), ``applies`` (to every good in scope), ``non_us_content``
+#: (qualifying goods pay on their non-US content only), ``na`` (not a duty).
+USMCA_TREATMENTS: tuple[str, ...] = ("exempt", "applies", "non_us_content", "na")
 
 #: Fixed vocabulary of event types.
 EVENT_TYPES: tuple[str, ...] = (
@@ -114,6 +163,7 @@ RATE_EVENT_TYPES: tuple[str, ...] = (
     "tariff_modified",
     "tariff_removed",
     "exemption",
+    "retaliation",
 )
 
 #: Who acted: the US, Mexico, both governments, or nobody (context such as a currency crisis).
@@ -129,8 +179,24 @@ PRODUCT_GROUPS: tuple[str, ...] = (
     "none",
 )
 
-#: Whether the measure also hits goods that qualify for USMCA (NAFTA) preference.
-USMCA_VALUES: tuple[str, ...] = ("yes", "no", "partial", "na")
+#: Named product lists a ``product_scope`` may reference as ``list:<name>`` (optionally
+#: ``list:<name>:<metal>``); built by :mod:`tradelib.analysis.schedule` from the Budget Lab
+#: tracker files (see tradelib/resources/README.md).
+PRODUCT_LISTS: tuple[str, ...] = (
+    "s232_alu_derivatives_2025_03",
+    "s232_derivatives_2025_08",
+    "s232_copper",
+    "s232_auto_parts",
+    "s232_mhd_parts",
+    "s232_annex_2026",
+)
+
+#: Domains counted as official primary sources (governments, courts, official gazettes).
+OFFICIAL_DOMAINS: tuple[str, ...] = (
+    "federalregister.gov", "govinfo.gov", "ustr.gov", "cbp.gov", "whitehouse.gov", "trade.gov",
+    "commerce.gov", "bis.gov", "usitc.gov", "supremecourt.gov", "state.gov", "congress.gov",
+    "dof.gob.mx", "gob.mx",
+)
 
 #: Display categories for timelines, in top-to-bottom order.
 CATEGORIES: tuple[str, ...] = (
@@ -142,7 +208,8 @@ CATEGORIES: tuple[str, ...] = (
 )
 
 _REQUIRED_TEXT = ("event_id", "short_label", "actor", "start_date", "event_type", "authority",
-                  "product_group", "applies_to_usmca_qualifying", "instrument", "description",
+                  "product_group", "valuation_basis", "usmca_treatment", "instrument",
+                  "description",
                   "source_url")
 _ID_RE = re.compile(r"^\d{4}-\d{2}-[a-z0-9][a-z0-9-]*$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -252,6 +319,83 @@ def _parse_chapters(text: str) -> list[int] | None:
     return out if len(set(out)) == len(out) else None
 
 
+_SCOPE_TERM_RE = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{8}|\d{10})$")
+_MEASURE_RE = re.compile(r"^[a-z0-9_]+$")
+
+
+def parse_scope(text: str) -> tuple[bool, tuple[str, ...], tuple[tuple[str, str | None], ...]] | None:
+    """Parse a ``product_scope`` cell into ``(all_goods, hs_prefixes, lists)``.
+
+    Grammar: ``all``; or ``;``-separated terms, each an HS prefix of 2, 4, 6, 8 or 10 digits
+    (the first may carry the marker ``hs:``) or a named list ``list:<name>`` /
+    ``list:<name>:<metal>`` (names in :data:`PRODUCT_LISTS`). Returns ``None`` when malformed;
+    an empty cell gives ``(False, (), ())``.
+    """
+    text = text.strip()
+    if text == "all":
+        return True, (), ()
+    if not text:
+        return False, (), ()
+    prefixes: list[str] = []
+    lists: list[tuple[str, str | None]] = []
+    for raw_term in text.split(";"):
+        term = raw_term.strip()
+        term = term.removeprefix("hs:")
+        if term.startswith("list:"):
+            parts = term.split(":")
+            if len(parts) not in (2, 3) or parts[1] not in PRODUCT_LISTS:
+                return None
+            lists.append((parts[1], parts[2] if len(parts) == 3 else None))
+        elif _SCOPE_TERM_RE.match(term):
+            prefixes.append(term)
+        else:
+            return None
+    if len(set(prefixes)) != len(prefixes):
+        return None
+    return False, tuple(prefixes), tuple(lists)
+
+
+def parse_tiers(text: str) -> dict[str, float] | None:
+    """Parse ``rate_tiers`` (``"1a=50;1b=25"``) into ``{tier: rate}``; ``{}`` for an empty cell,
+    ``None`` when malformed (a tier name is lower-case letters/digits/_, a rate in [0, 100])."""
+    text = text.strip()
+    if not text:
+        return {}
+    out: dict[str, float] = {}
+    for part in text.split(";"):
+        name, sep, value = part.partition("=")
+        rate = _parse_rate(value) if sep else None
+        if not re.fullmatch(r"[a-z0-9_]+", name) or rate is None or not 0 <= rate <= 100 \
+                or name in out:
+            return None
+        out[name] = rate
+    return out
+
+
+def parse_stacking(text: str) -> tuple[str, ...] | None:
+    """Parse ``stacking``: ``adds`` -> ``()`` (cumulates with every other duty);
+    ``yields:m1|m2`` -> the measures on whose charged value this duty is *not* charged.
+    ``None`` when malformed."""
+    text = text.strip()
+    if text == "adds":
+        return ()
+    if text.startswith("yields:"):
+        names = tuple(text[len("yields:"):].split("|"))
+        if names and all(_MEASURE_RE.match(n) for n in names) and len(set(names)) == len(names):
+            return names
+    return None
+
+
+def is_official_source(url: str) -> bool:
+    """True when ``url`` is on a government, court or official-gazette domain
+    (:data:`OFFICIAL_DOMAINS`)."""
+    m = re.match(r"^https?://([^/:]+)", url.strip())
+    if not m:
+        return False
+    host = m.group(1).lower()
+    return any(host == d or host.endswith("." + d) for d in OFFICIAL_DOMAINS)
+
+
 def check_events(raw: pd.DataFrame) -> list[Problem]:
     """Return every schema problem in a string-typed events table (empty list = valid).
 
@@ -304,9 +448,18 @@ def check_events(raw: pd.DataFrame) -> list[Problem]:
                                 f"{row['start_date']}")
         if start is not None and eid and _ID_RE.match(eid) and eid[:7] != row["start_date"][:7]:
             bad("event_id", f"must start with the start month {row['start_date'][:7]}")
+        if row["announced_date"]:
+            announced = _parse_date(row["announced_date"])
+            if announced is None:
+                bad("announced_date", f"{row['announced_date']!r} is not a real date in "
+                                      "YYYY-MM-DD form")
+            elif start is not None and announced > start:
+                bad("announced_date", f"announced_date {row['announced_date']} is after "
+                                      f"start_date {row['start_date']}")
         for col, vocab in (("event_type", EVENT_TYPES), ("actor", ACTORS),
-                           ("product_group", PRODUCT_GROUPS),
-                           ("applies_to_usmca_qualifying", USMCA_VALUES)):
+                           ("product_group", PRODUCT_GROUPS), ("authority", AUTHORITIES),
+                           ("valuation_basis", VALUATION_BASES),
+                           ("usmca_treatment", USMCA_TREATMENTS)):
             if row[col] and row[col] not in vocab:
                 bad(col, f"{row[col]!r} is not one of {', '.join(vocab)}")
         if row["product_group"] == "none" and row["event_type"] != "context":
@@ -314,6 +467,35 @@ def check_events(raw: pd.DataFrame) -> list[Problem]:
         if _parse_chapters(row["hs_chapters"]) is None:
             bad("hs_chapters", f"{row['hs_chapters']!r} must be 'all', empty, or distinct "
                                "two-digit chapters 01-99 separated by ';'")
+        if parse_scope(row["product_scope"]) is None:
+            bad("product_scope", f"{row['product_scope']!r} must be 'all' or ';'-separated HS "
+                                 "prefixes (2/4/6/8/10 digits, optional 'hs:' marker) or "
+                                 f"'list:<name>[:<metal>]' with a name in {PRODUCT_LISTS}")
+        tiers = parse_tiers(row["rate_tiers"])
+        if tiers is None:
+            bad("rate_tiers", f"{row['rate_tiers']!r} must look like 'tier=rate;tier=rate' "
+                              "(lower-case names, rates 0-100)")
+        if row["stacking"] and parse_stacking(row["stacking"]) is None:
+            bad("stacking", f"{row['stacking']!r} must be 'adds' or 'yields:measure|measure'")
+        if row["trade_covered_usd_bn"]:
+            cov = _parse_rate(row["trade_covered_usd_bn"])
+            if cov is None or cov < 0:
+                bad("trade_covered_usd_bn", "must be a non-negative number ($ billions a year)")
+        if row["source_url_2"] and row["source_url_2"] == row["source_url"]:
+            bad("source_url_2", "repeats source_url; give a second source or leave it empty")
+        if row["rate_after_pct"]:
+            for col in ("product_scope", "stacking"):
+                if not row[col]:
+                    bad(col, "is required on a row that sets rate_after_pct")
+            for col in ("valuation_basis", "usmca_treatment"):
+                if row[col] == "na":
+                    bad(col, "cannot be 'na' on a row that sets rate_after_pct")
+            if tiers:
+                top = max(tiers.values())
+                value = _parse_rate(row["rate_after_pct"])
+                if value is not None and not math.isclose(top, value):
+                    bad("rate_tiers", f"the highest tier ({top:g}) must equal rate_after_pct "
+                                      f"({row['rate_after_pct']})")
         rates: dict[str, float | None] = {}
         for col in ("rate_before_pct", "rate_after_pct", "threatened_rate_pct"):
             rates[col] = None
@@ -336,13 +518,14 @@ def check_events(raw: pd.DataFrame) -> list[Problem]:
         if before is not None and after is not None:
             rule = {
                 "tariff_imposed": (before == 0 and after > 0, "tariff_imposed needs 0 -> >0"),
+                "retaliation": (before == 0 and after > 0, "retaliation needs 0 -> >0"),
                 "tariff_raised": (after > before, "tariff_raised needs after > before"),
                 "tariff_reduced": (0 < after < before, "tariff_reduced needs 0 < after < before"),
                 "tariff_removed": (after == 0 < before, "tariff_removed needs >0 -> 0"),
             }.get(etype)
             if rule is not None and not rule[0]:
                 bad("rate_after_pct", rule[1])
-            if start is not None and row["measure"] and row["actor"] == "US":
+            if start is not None and row["measure"] and row["actor"] in ("US", "MX"):
                 chain_rows.append((start, line, eid, row["measure"], before, after, end))
         if etype in ("tariff_imposed", "tariff_raised", "tariff_reduced",
                      "tariff_removed") and row["actor"] == "US" and not row["rate_after_pct"]:
@@ -351,6 +534,12 @@ def check_events(raw: pd.DataFrame) -> list[Problem]:
             if row[col] and not _URL_RE.match(row[col]):
                 bad(col, f"{row[col]!r} is not an http(s) URL")
     problems.extend(_check_chains(chain_rows))
+    measures = {m for m in raw["measure"] if m}
+    for i, row in enumerate(raw.to_dict("records")):
+        for name in parse_stacking(row["stacking"]) or ():
+            if name not in measures:
+                problems.append(Problem(i + 2, row["event_id"], "stacking",
+                                        f"yields to {name!r}, which no row names as measure"))
     return problems
 
 
@@ -387,6 +576,10 @@ def _rate_on(items: Sequence[tuple], day: pd.Timestamp) -> float:
     return float(last[4] if end is not None and day > end else last[5])
 
 
+_DATE_COLS = ("announced_date", "start_date", "end_date")
+_NUM_COLS = ("rate_before_pct", "rate_after_pct", "threatened_rate_pct", "trade_covered_usd_bn")
+
+
 def validate_events(raw: pd.DataFrame, source: str = "tradelib/resources/tariff_events.csv") -> pd.DataFrame:
     """Check ``raw`` (string table) and return it typed; raise listing every problem found.
 
@@ -403,13 +596,12 @@ def validate_events(raw: pd.DataFrame, source: str = "tradelib/resources/tariff_
             "Fix the rows named above (tradelib/resources/README.md documents each column and rule)."
         )
     df = raw.loc[:, list(COLUMNS)].copy()
-    for col in ("start_date", "end_date"):
+    for col in _DATE_COLS:
         df[col] = pd.to_datetime(df[col].replace("", None), format="%Y-%m-%d")
-    for col in ("rate_before_pct", "rate_after_pct", "threatened_rate_pct"):
+    for col in _NUM_COLS:
         df[col] = pd.to_numeric(df[col].replace("", None)).astype("float64")
     for col in df.columns:
-        if col not in ("start_date", "end_date", "rate_before_pct", "rate_after_pct",
-                       "threatened_rate_pct"):
+        if col not in _DATE_COLS + _NUM_COLS:
             df[col] = df[col].astype("string")
     df = df.sort_values(["start_date", "event_id"], kind="stable").reset_index(drop=True)
     df["category"] = pd.array([event_category(t, a) for t, a in
@@ -490,6 +682,54 @@ def daily_rates(
         values = np.where(lapsed, before[safe], after[safe])
         out[str(measure)] = np.where(idx >= 0, values, 0.0).astype("float64")
     return pd.DataFrame(out, index=days)
+
+
+def display_events(events: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """A copy of ``events[columns]`` for display: dates as ``YYYY-MM-DD``, numbers with up to
+    two decimals, and missing values, ``NaT`` and ``na`` shown as blank cells."""
+    out = events.loc[:, list(columns)].copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out[col] = s.dt.strftime("%Y-%m-%d").fillna("")
+        elif pd.api.types.is_float_dtype(s):
+            out[col] = s.map(lambda v: "" if pd.isna(v) else f"{v:g}")
+        else:
+            out[col] = s.astype("object").where(s.notna(), "").replace("na", "")
+    return out.astype("string")
+
+
+def mexico_rates(events: pd.DataFrame | None = None, start=None, end=None,
+                 freq: str = "MS") -> pd.DataFrame:
+    """Mexico's own duties on **US** goods, per period: the top retaliatory rate in force
+    (percent, day-weighted mean within the period) and the US trade the measures covered ($bn a
+    year, as announced; the latest row's value while a measure is in force).
+
+    Only Mexican rows that reach US goods count (``usmca_treatment`` other than ``exempt``):
+    the 2009-2011 trucking retaliation and the 2018-2019 answer to the metal duties. Mexico's
+    LIGIE decrees of 2023-2026 raise duties on countries without a trade agreement and leave US
+    goods out, so they contribute 0. Returns columns ``top_rate_pct`` and
+    ``trade_covered_usd_bn`` indexed by ``date``.
+    """
+    ev = load_events() if events is None else events
+    lo, hi = _bounds(ev, start, end)
+    days = pd.date_range(lo, hi, freq="D", name="date")
+    mx = ev.loc[(ev["actor"] == "MX") & (ev["measure"] != "") & ev["rate_after_pct"].notna()
+                & (ev["usmca_treatment"] != "exempt")]
+    rates = pd.DataFrame(index=days)
+    cover = pd.DataFrame(index=days)
+    for measure, grp in mx.sort_values(["start_date", "event_id"]).groupby("measure"):
+        idx = np.searchsorted(grp["start_date"].to_numpy(), days.to_numpy(), side="right") - 1
+        safe = np.clip(idx, 0, None)
+        rates[str(measure)] = np.where(idx >= 0, grp["rate_after_pct"].to_numpy()[safe], 0.0)
+        cov = grp["trade_covered_usd_bn"].fillna(0.0).to_numpy()
+        cover[str(measure)] = np.where(idx >= 0, cov[safe], 0.0)
+    out = pd.DataFrame({
+        "top_rate_pct": rates.max(axis=1) if rates.shape[1] else 0.0,
+        "trade_covered_usd_bn": cover.sum(axis=1) if cover.shape[1] else 0.0,
+    }, index=days).resample(freq).mean()
+    out.index.name = "date"
+    return out
 
 
 def _measure_groups(events: pd.DataFrame) -> dict[str, str]:

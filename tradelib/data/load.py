@@ -311,6 +311,47 @@ def load_budgetlab_daily_etr(vintage: str = "latest") -> pd.DataFrame:
     return _table("yale-budget-lab", "daily_etr", vintage)
 
 
+def load_usmca_products(partner_code: str | None = "2010", vintage: str = "latest"
+                        ) -> pd.DataFrame:
+    """Budget Lab / USITC DataWeb: imports for consumption and USMCA-claimed value by HTS10,
+    monthly 2025-01..2026-02 (``partner_code`` "2010" Mexico, "1220" Canada, None both).
+
+    Columns: date, hts10, partner_code, imports_cons_usd, usmca_claimed_usd, vintage.
+    """
+    source = get_source("yale-tracker")
+    parts = []
+    for f in source.files:
+        if f.parser != "parse_usmca_shares":
+            continue
+        df = _table("yale-tracker", f.table, vintage)
+        if partner_code is not None:
+            df = df.loc[df["partner_code"] == partner_code]
+        parts.append(df)
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs.update(parts[-1].attrs)
+    return out
+
+
+def load_s232_list(name: str, vintage: str = "latest") -> pd.DataFrame:
+    """A Budget Lab Section 232 product list: ``s232_annex``, ``s232_derivatives``,
+    ``s232_copper``, ``s232_auto_parts`` or ``s232_mhd_parts`` (column ``hts_prefix``)."""
+    names = ("s232_annex", "s232_derivatives", "s232_copper", "s232_auto_parts",
+             "s232_mhd_parts")
+    if name not in names:
+        raise TradelibError(f"unknown Section 232 list {name!r}; lists are {names}")
+    return _table("yale-tracker", name, vintage)
+
+
+def load_metal_shares(vintage: str = "latest") -> pd.DataFrame:
+    """Budget Lab estimated steel/aluminium/copper share of value by HTS10 (BEA input-output)."""
+    return _table("yale-tracker", "metal_shares", vintage)
+
+
+def load_etr_by_partner(vintage: str = "latest") -> pd.DataFrame:
+    """Budget Lab statutory tariff rate by partner at five 2025 snapshots, with TPC's (percent)."""
+    return _table("yale-etr-partner", "etr_by_partner", vintage)
+
+
 # --------------------------------------------------------------------------- CLI
 
 def cli_build(args) -> int:

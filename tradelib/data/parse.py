@@ -403,3 +403,160 @@ def parse_budgetlab_daily(path: str | Path, vintage: str) -> dict[str, pd.DataFr
                         "statutory_etr": df["Weighted ETR"]})
     out["vintage"] = vintage
     return {"daily_etr": out}
+
+
+# --------------------------------------------------------------------------- Budget Lab tracker
+
+def _hts_codes(s: pd.Series, path: Path, col: str, widths: tuple[int, ...]) -> pd.Series:
+    """Strip HTS codes read as strings and check they are digits of an allowed width."""
+    out = s.astype("str").str.strip().str.replace(".", "", regex=False)
+    bad = out[~out.str.fullmatch(r"\d+") | ~out.str.len().isin(list(widths))]
+    if len(bad):
+        raise ParseError(f"{path}: column {col} has codes that are not {widths}-digit HTS codes "
+                         f"(e.g. {bad.tolist()[:5]}). Read the file with codes as text; fetch "
+                         "it again if it was saved by a spreadsheet that dropped leading zeros.")
+    return out
+
+
+def parse_usmca_shares(path: str | Path, vintage: str) -> dict[str, pd.DataFrame]:
+    """Budget Lab ``usmca_product_shares_YYYY_MM.csv``: imports for consumption by HTS10 and
+    partner for one month, with the value entered claiming USMCA.
+
+    Returns ``usmca_YYYY_MM``: date, hts10 (str), partner_code (str, 4 digits),
+    imports_cons_usd, usmca_claimed_usd, vintage. The month is taken from the file name.
+    """
+    path = Path(path)
+    stem = path.stem  # usmca_product_shares_2025_01
+    try:
+        year, month = int(stem[-7:-3]), int(stem[-2:])
+        date = pd.Timestamp(year=year, month=month, day=1)
+    except ValueError as exc:
+        raise ParseError(f"{path}: the file name must end in _YYYY_MM (the month it covers), "
+                         f"e.g. usmca_product_shares_2025_01.csv.") from exc
+    df = _read_csv(path, ["hts10", "cty_code", "total_value", "usmca_value"],
+                   {"hts10": "str", "cty_code": "str"})
+    df = _numeric(df, ["total_value", "usmca_value"], path, ["hts10", "cty_code"])
+    out = pd.DataFrame({
+        "date": pd.Series(date, index=df.index).astype("datetime64[us]"),
+        "hts10": _hts_codes(df["hts10"], path, "hts10", (10,)),
+        "partner_code": _pad_code(df["cty_code"], path, "cty_code"),
+        "imports_cons_usd": df["total_value"].astype("float64"),
+        "usmca_claimed_usd": df["usmca_value"].astype("float64"),
+    })
+    over = out["usmca_claimed_usd"] > out["imports_cons_usd"] + 1.0
+    if over.any():
+        raise ParseError(f"{path}: usmca_value exceeds total_value on {int(over.sum())} rows "
+                         f"(e.g. hts10 {out.loc[over, 'hts10'].iloc[0]}); the file is damaged.")
+    if out.duplicated(["hts10", "partner_code"]).any():
+        raise ParseError(f"{path}: duplicate hts10 x cty_code rows; the file is damaged.")
+    out["vintage"] = vintage
+    return {f"usmca_{year:04d}_{month:02d}": out}
+
+
+def parse_s232_annex(path: str | Path, vintage: str) -> dict[str, pd.DataFrame]:
+    """Budget Lab ``s232_annex_products.csv`` (metals annexes of April 2026).
+
+    Returns ``s232_annex``: hts_prefix (str), tier (annex: 1a, 1b, 2, 3), metal, effective_date.
+    """
+    path = Path(path)
+    df = _read_csv(path, ["hts_prefix", "annex", "metal_type", "effective_date"],
+                   {"hts_prefix": "str", "annex": "str"})
+    out = pd.DataFrame({
+        "hts_prefix": _hts_codes(df["hts_prefix"], path, "hts_prefix", (4, 6, 8, 10)),
+        "tier": df["annex"].astype("str").str.strip().str.lower(),
+        "metal": df["metal_type"].astype("str").str.strip(),
+        "effective_date": _month_dates(df["effective_date"], path, "effective_date", "%Y-%m-%d"),
+    })
+    return {"s232_annex": out}
+
+
+def parse_s232_derivatives(path: str | Path, vintage: str) -> dict[str, pd.DataFrame]:
+    """Budget Lab ``s232_derivative_products.csv`` (steel/aluminium derivatives).
+
+    Returns ``s232_derivatives``: hts_prefix, ch99_code, metal, effective_date (NaT when the
+    file leaves it empty: on the list from the 2025 proclamations' own annexes).
+    """
+    path = Path(path)
+    df = _read_csv(path, ["hts_prefix", "ch99_code", "derivative_type", "effective_date"],
+                   {"hts_prefix": "str", "ch99_code": "str"})
+    eff = pd.to_datetime(df["effective_date"], errors="coerce", format="%Y-%m-%d")
+    bad = df["effective_date"].notna() & eff.isna()
+    if bad.any():
+        raise ParseError(f"{path}: effective_date has values that are not dates: "
+                         f"{df.loc[bad, 'effective_date'].tolist()[:5]}.")
+    out = pd.DataFrame({
+        "hts_prefix": _hts_codes(df["hts_prefix"], path, "hts_prefix", (4, 6, 8, 10)),
+        "ch99_code": df["ch99_code"].astype("str").str.strip(),
+        "metal": df["derivative_type"].astype("str").str.strip(),
+        "effective_date": eff.astype("datetime64[us]"),
+    })
+    return {"s232_derivatives": out}
+
+
+def parse_s232_copper(path: str | Path, vintage: str) -> dict[str, pd.DataFrame]:
+    """Budget Lab ``s232_copper_products.csv``. Returns ``s232_copper``: hts_prefix, ch99_code."""
+    path = Path(path)
+    df = _read_csv(path, ["hts10", "ch99_code"], {"hts10": "str", "ch99_code": "str"})
+    return {"s232_copper": pd.DataFrame({
+        "hts_prefix": _hts_codes(df["hts10"], path, "hts10", (4, 6, 8, 10)),
+        "ch99_code": df["ch99_code"].astype("str").str.strip()})}
+
+
+def parse_hts_list(path: str | Path, vintage: str) -> dict[str, pd.DataFrame]:
+    """A plain list of HTS codes, one a line (``s232_auto_parts.txt``, ``s232_mhd_parts.txt``).
+
+    Returns a table named after the file stem with one column ``hts_prefix``.
+    """
+    path = Path(path)
+    _check_nonempty(path)
+    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    codes = pd.Series([ln for ln in lines if ln and not ln.startswith("#")], dtype="str")
+    if codes.empty:
+        raise ParseError(f"{path}: no HTS codes in the file. Fetch it again.")
+    return {path.stem: pd.DataFrame({"hts_prefix": _hts_codes(codes, path, "line",
+                                                              (4, 6, 8, 10))})}
+
+
+def parse_metal_shares(path: str | Path, vintage: str) -> dict[str, pd.DataFrame]:
+    """Budget Lab ``metal_content_shares_bea_hs10.csv``: steel/aluminium/copper share of value.
+
+    Returns ``metal_shares``: hts10, steel_share, aluminum_share, copper_share, metal_share
+    (fractions 0-1).
+    """
+    path = Path(path)
+    cols = ["steel_share", "aluminum_share", "copper_share", "metal_share"]
+    df = _read_csv(path, ["hs10", *cols], {"hs10": "str"})
+    df = _numeric(df, cols, path, ["hs10"])
+    out = pd.DataFrame({"hts10": _hts_codes(df["hs10"], path, "hs10", (10,)),
+                        **{c: df[c].astype("float64") for c in cols}})
+    bad = (out[cols] < 0).any(axis=1) | out[cols].isna().any(axis=1)
+    if bad.any():
+        raise ParseError(f"{path}: negative or missing shares for {int(bad.sum())} rows "
+                         f"(e.g. {out.loc[bad, 'hts10'].iloc[0]}).")
+    # Input-output ratios can exceed 1 for primary metal products (the file itself caps
+    # metal_share at 1); a share of value cannot, so every column is capped at 1 and the number
+    # of capped rows is kept in attrs.
+    capped = (out[cols] > 1).any(axis=1)
+    out[cols] = out[cols].clip(upper=1.0)
+    out = out.drop_duplicates("hts10").reset_index(drop=True)
+    out.attrs["capped_rows"] = int(capped.sum())
+    return {"metal_shares": out}
+
+
+def parse_etr_by_partner(path: str | Path, vintage: str) -> dict[str, pd.DataFrame]:
+    """Budget Lab ``etr_by_partner.csv``: statutory import-weighted tariff rate by partner group
+    at policy snapshots, with the Tax Policy Center's estimate.
+
+    Returns ``etr_by_partner``: date, label, partner, etr_pct, import_share, etr_tpc_pct.
+    """
+    path = Path(path)
+    df = _read_csv(path, ["date", "label", "partner", "etr", "import_share", "etr_tpc"],
+                   {"label": "str", "partner": "str"})
+    df = _numeric(df, ["etr", "import_share", "etr_tpc"], path, ["date", "partner"])
+    out = pd.DataFrame({
+        "date": _month_dates(df["date"], path, "date", "%Y-%m-%d"),
+        "label": df["label"].str.strip(), "partner": df["partner"].str.strip(),
+        "etr_pct": 100.0 * df["etr"], "import_share": df["import_share"],
+        "etr_tpc_pct": 100.0 * df["etr_tpc"]})
+    out["vintage"] = vintage
+    return {"etr_by_partner": out}

@@ -226,6 +226,50 @@ SOURCES: Final[dict[str, Source]] = {
                    "statutory rate is a model result."),
             tags=("yale",),
         ),
+        Source(
+            id="yale-tracker",
+            publisher="The Budget Lab at Yale (Tariff Rate Tracker, MIT licence), from U.S. "
+                      "International Trade Commission DataWeb, presidential proclamations, the "
+                      "HTSUS and BEA input-output tables",
+            title="Imports for consumption and USMCA-claimed value by HTS10 (Mexico, Canada), "
+                  "monthly; Section 232 product lists; metal-content shares by HTS10",
+            landing_url="https://github.com/Budget-Lab-Yale/tariff-rate-tracker",
+            mirror_subdir="yale-budget-lab",
+            files=(
+                *[SourceFile(f"usmca_product_shares_{y}_{m:02d}.csv", None,
+                             "parse_usmca_shares", f"usmca_{y}_{m:02d}")
+                  for y, m in [(2025, k) for k in range(1, 13)] + [(2026, 1), (2026, 2)]],
+                SourceFile("s232_annex_products.csv", None, "parse_s232_annex", "s232_annex"),
+                SourceFile("s232_derivative_products.csv", None, "parse_s232_derivatives",
+                           "s232_derivatives"),
+                SourceFile("s232_copper_products.csv", None, "parse_s232_copper", "s232_copper"),
+                SourceFile("s232_auto_parts.txt", None, "parse_hts_list", "s232_auto_parts"),
+                SourceFile("s232_mhd_parts.txt", None, "parse_hts_list", "s232_mhd_parts"),
+                SourceFile("metal_content_shares_bea_hs10.csv", None, "parse_metal_shares",
+                           "metal_shares"),
+            ),
+            citation=("The Budget Lab at Yale, Tariff Rate Tracker, resources/ (USMCA product "
+                      "shares from USITC DataWeb; Section 232 product lists compiled from the "
+                      "proclamations; metal-content shares from BEA input-output tables)"),
+            units="U.S. dollars; fractions",
+            notes=("Third-party compilations: check single codes against the proclamations. "
+                   "2026 USMCA files list only products with trade."),
+            tags=("yale", "usitc"),
+        ),
+        Source(
+            id="yale-etr-partner",
+            publisher="The Budget Lab at Yale (Tariff Rate Tracker); etr_tpc: Tax Policy Center",
+            title="Statutory import-weighted tariff rate by partner at five 2025 policy snapshots",
+            landing_url="https://github.com/Budget-Lab-Yale/tariff-rate-tracker",
+            mirror_subdir="yale-budget-lab",
+            files=(SourceFile("etr_by_partner.csv", None, "parse_etr_by_partner",
+                              "etr_by_partner"),),
+            citation=("The Budget Lab at Yale, Tariff Rate Tracker, output/etr/etr_by_partner.csv "
+                      "(with the Tax Policy Center's comparable estimate)"),
+            units="percent (converted from fractions by tradelib)",
+            notes="A model of the tariff schedule (statutory), not duties collected.",
+            tags=("yale",),
+        ),
     ]
 }
 
