@@ -508,6 +508,7 @@ def fit_panel_fe(
     fe: Sequence[str | Sequence[str]] | None = None,
     cov: PanelCov = "cluster",
     lags: int = HORIZON,
+    cluster: str | None = None,
 ) -> PanelFit:
     """OLS with fixed effects (linearmodels ``PanelOLS``) and errors suited to few units.
 
@@ -515,8 +516,9 @@ def fit_panel_fe(
     tuples of columns, their interaction) are absorbed. Small-sample factors count the absorbed
     effects in K. ``cov``:
 
-    * ``"cluster"``: cluster-robust by unit, CR1 factor G/(G-1)·(N-1)/(N-K) (linearmodels
-      ``clustered`` with ``debiased`` and ``group_debias``), t(G-1) critical values;
+    * ``"cluster"``: cluster-robust by ``cluster`` (default: ``unit``), CR1 factor
+      G/(G-1)·(N-1)/(N-K) (linearmodels ``clustered`` with ``debiased`` and ``group_debias``),
+      t(G-1) critical values;
     * ``"driscoll-kraay"``: scores summed over units per month, then Newey–West (Bartlett)
       over months with ``lags`` and factor N/(N-K) (linearmodels ``kernel`` covariance);
       robust to common shocks; t(T-1).
@@ -530,7 +532,8 @@ def fit_panel_fe(
     if len(fe) > 2:
         raise ModelError(f"fit_panel_fe: at most two sets of fixed effects, got {fe}.")
     fe_cols = [c for spec in fe for c in ([spec] if isinstance(spec, str) else spec)]
-    _check_columns(frame, [y, *x, unit, time, *fe_cols], "fit_panel_fe")
+    cl = unit if cluster is None else cluster
+    _check_columns(frame, [y, *x, unit, time, cl, *fe_cols], "fit_panel_fe")
     if cov not in ("cluster", "driscoll-kraay"):
         raise ModelError(
             f"fit_panel_fe: cov must be 'cluster' or 'driscoll-kraay', not {cov!r}; for few "
@@ -555,11 +558,13 @@ def fit_panel_fe(
         other = pd.DataFrame({f"fe{i}": c for i, c in enumerate(codes)}, index=idx)
         model = PanelOLS(Yp, Xp, other_effects=other)
     if cov == "cluster":
+        cgroups = groups if cl == unit else pd.factorize(data[cl], sort=True)[0]
         res = model.fit(
-            cov_type="clustered", cluster_entity=True, debiased=True, group_debias=True
+            cov_type="clustered", clusters=pd.DataFrame({"c": cgroups}, index=idx),
+            debiased=True, group_debias=True,
         )
-        name = "cluster by " + unit + " (CR1, t(G-1))"
-        df_inf = int(groups.max())  # G - 1
+        name = "cluster by " + cl + " (CR1, t(G-1))"
+        df_inf = int(cgroups.max())  # G - 1
     else:
         res = model.fit(cov_type="kernel", kernel="bartlett", bandwidth=int(lags), debiased=True)
         name = f"Driscoll–Kraay ({lags} lags, t(T-1))"
@@ -576,7 +581,7 @@ def fit_panel_fe(
         model=_ModelInfo(endog_names=y, exog_names=list(x), exog=Xt),
         cov_name=name,
         sample=sample_label(data[time]),
-        n_clusters=int(groups.max() + 1),
+        n_clusters=int(df_inf + 1) if cov == "cluster" else int(groups.max() + 1),
         k_fe=k_fe,
     )
 
@@ -1773,7 +1778,8 @@ def fit_iv_fe(
     * ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p_value`` (Wald, t(G−1));
     * ``first_stage`` (coefficient of the instrument), ``first_stage_f`` (cluster-robust F = t²
       of the instrument in the first stage; Stock–Yogo's rule of thumb wants > 10, which with
-      one instrument is the effective F of Montiel Olea–Pflueger), ``reduced_form``;
+      one instrument is the effective F of Montiel Olea–Pflueger), ``reduced_form`` (``y`` on
+      the instrument, with ``reduced_form_se`` and ``reduced_form_p``, same errors);
     * ``ar_low``, ``ar_high``, ``ar_kind``: the Anderson–Rubin confidence set, valid however
       weak the instrument (the β0 not rejected when ``y − β0·endog`` is regressed on the
       instrument, same clustered errors); ``"unbounded"`` means the data cannot bound β;
@@ -1807,6 +1813,8 @@ def fit_iv_fe(
     s1 = np.asarray(Dg @ (zt * e1)).ravel()
     se_pi = np.sqrt(c * float(s1 @ s1)) / zz
     rf = float(zt @ yt) / zz
+    s0 = np.asarray(Dg @ (zt * (yt - rf * zt))).ravel()
+    se_rf = np.sqrt(c * float(s0 @ s0)) / zz
     # 2SLS with linearmodels on the demeaned data; clustered covariance
     res = IV2SLS(
         pd.Series(yt, name=y), None, pd.Series(xt, name=endog), pd.Series(zt, name=instrument)
@@ -1835,6 +1843,8 @@ def fit_iv_fe(
         "first_stage_se": float(se_pi),
         "first_stage_f": float((pi / se_pi) ** 2),
         "reduced_form": rf,
+        "reduced_form_se": float(se_rf),
+        "reduced_form_p": float(2 * stats.t.sf(abs(rf / se_rf), df)),
         "ar_low": float(lo),
         "ar_high": float(hi),
         "ar_kind": kind,
