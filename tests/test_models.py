@@ -644,3 +644,52 @@ def test_placebo_event_study_matches_fit_and_calibrates():
     assert out.attrs["calibrated_p"] < 0.05  # a 0.4 shift is detected
     assert out.attrs["calibrated_p_pre"] > 0.05  # and nothing happened before it
     assert out.loc[out["placebo"], "date"].max() <= ev - pd.DateOffset(months=12)
+
+
+def test_product_panel_balanced_logs_and_lead():
+    d = months("2025-01-01", 4)
+    rows = []
+    for p, vals, rates in [
+        ("7208100000", [10.0, 12.0, 8.0, 9.0], [0, 25, 50, 50]),
+        ("8703230000", [5.0, 0.0, 6.0, 7.0], [0, 0, 25, 25]),  # a zero month: dropped
+        ("0702000000", [3.0, 3.0, 3.0, 3.0], [0, 0, 0, 17.09]),
+    ]:
+        rows += [(p, dt, v, r, r / 2) for dt, v, r in zip(d, vals, rates)]
+    pr = pd.DataFrame(rows, columns=["hts10", "date", "imports_cons_usd", "statutory_pct", "expected_pct"])
+    out = M.product_panel(pr, leads=2)
+    assert set(out["hts10"]) == {"7208100000", "0702000000"}
+    assert out.attrs["value_share"] == pytest.approx((39 + 12) / (39 + 18 + 12))
+    steel = out[out["hts10"] == "7208100000"].reset_index(drop=True)
+    assert steel["hs2"].iloc[0] == "72"
+    assert steel["ln1p_statutory"].iloc[2] == pytest.approx(np.log(1.5))
+    assert steel["ln1p_expected"].iloc[2] == pytest.approx(np.log(1.25))
+    assert steel["lead_statutory"].iloc[0] == pytest.approx(np.log(1.5))
+    assert np.isnan(steel["lead_statutory"].iloc[3])
+    assert steel["ln_imports"].iloc[1] == pytest.approx(np.log(12.0))
+
+
+def test_section_rates_fixed_chapter_weights():
+    d = months("2018-05-01", 2)
+    ch = pd.DataFrame({
+        "date": list(d) * 3,
+        "hs2": ["72", "72", "73", "73", "07", "07"],
+        "section": ["Base Metals"] * 4 + ["Vegetables"] * 2,
+        "statutory_pct": [0, 25, 0, 10, 0, 0],
+    })
+    annual = pd.DataFrame({"year": [2017] * 3 + [2016], "country": ["Mexico"] * 4,
+                           "hs2": ["72", "73", "07", "72"], "imports_usd": [3.0, 1.0, 5.0, 100.0]})
+    out = M.section_rates(ch, annual, weight_year=2017).set_index(["section", "date"])
+    assert out.loc[("Base Metals", d[1]), "exposure"] == pytest.approx((0.25 * 3 + 0.10 * 1) / 4)
+    assert out.loc[("Base Metals", d[0]), "exposure"] == 0.0
+    assert out.loc[("Vegetables", d[1]), "exposure"] == 0.0
+    with pytest.raises(M.ModelError, match="no Mexico imports"):
+        M.section_rates(ch, annual, weight_year=2010)
+
+
+def test_placebo_plot_panels():
+    Y, ev = _sim_gaps(1, seed=2)
+    tabs = {f"t{i}": M.placebo_did(Y[0], ev, pre=36, post=12) for i in range(4)}
+    fig = M.placebo_plot(tabs, title="Placebos")
+    axes = [a for a in fig.axes if a.get_visible()]
+    assert len(axes) == 4 and "calibrated p" in axes[0].get_title()
+    assert fig._suptitle.get_text() == "Placebos"

@@ -67,6 +67,8 @@ __all__ = [
     "placebo_plot",
     "placebo_summary",
     "placebo_synthetic_did",
+    "product_panel",
+    "section_rates",
     "share_frame",
     "split_sample",
     "synthetic_did",
@@ -1695,26 +1697,33 @@ def placebo_plot(
     scale: float = 100.0,
     title: str = "Placebo distributions",
     xlabel: str = "Estimate, log points ×100",
+    ncols: int = 3,
+    stat: str = "estimate",
 ) -> Any:
     """One panel per table: histogram of the placebo estimates, the actual estimate as a line,
     and the calibrated p-value and the conventional rejection rate in the panel title."""
     import matplotlib.pyplot as plt
 
     n = len(tables)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False)
+    nc = min(ncols, n)
+    nr = -(-n // nc)
+    fig, axes = plt.subplots(nr, nc, figsize=(4.3 * nc, 3.6 * nr), squeeze=False)
     colors = _palette()
-    for ax, (label, tab) in zip(axes[0], tables.items()):
-        pl = tab.loc[tab["placebo"], "estimate"] * scale
-        actual = float(tab.loc[~tab["placebo"], "estimate"].iloc[0]) * scale
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax, (label, tab) in zip(axes.flat, tables.items()):
+        pl = tab.loc[tab["placebo"], stat] * scale
+        actual = float(tab.loc[~tab["placebo"], stat].iloc[0]) * scale
         ax.hist(pl, bins=min(30, max(8, len(pl) // 4)), color=colors[0], alpha=0.8,
                 label=f"{len(pl)} placebos")
         ax.axvline(actual, color=colors[1], lw=2.2, label=f"actual {actual:+.1f}")
         ax.axvline(-actual, color=colors[1], lw=1.0, ls=":")
         ax.axvline(0, color="0.3", lw=0.8)
         a = tab.attrs
+        rr = a.get("rejection_rate")
         ax.set_title(
-            f"{label}\ncalibrated p = {a['calibrated_p']:.2f}; placebos rejecting "
-            f"at 5%: {a['rejection_rate']:.0%}",
+            f"{label}\ncalibrated p = {a['calibrated_p']:.2f}"
+            + (f"; placebos rejecting at 5%: {rr:.0%}" if rr is not None else ""),
             fontsize="small",
         )
         ax.set_xlabel(xlabel)
@@ -1853,3 +1862,78 @@ def fit_iv_fe(
         "df": df,
         "lm": res,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Frames for the statutory-rate designs (tariff-schedule engine output)
+# --------------------------------------------------------------------------------------------
+
+
+def product_panel(
+    priced: pd.DataFrame,
+    *,
+    product: str = "hts10",
+    value: str = "imports_cons_usd",
+    leads: int = 2,
+) -> pd.DataFrame:
+    """Product × month estimation frame from the engine's priced trade (``apply_schedule``).
+
+    Keeps the products with positive imports in every month of the data (a balanced panel, so
+    logs exist and no product enters or leaves with the tariffs; the share of trade kept is in
+    ``attrs['value_share']``). Columns: ``product``, ``hs2`` (cluster), ``date``,
+    ``ln_imports``, ``ln1p_statutory`` = ln(1 + statutory_pct/100) (the policy: what a good
+    pays without a USMCA claim), ``ln1p_expected`` = ln(1 + expected_pct/100) (what it is
+    expected to pay given USMCA claims; moves with claiming too, so endogenous), and
+    ``lead_statutory`` = the statutory term ``leads`` months ahead (a pre-trend check: future
+    rates should not move today's imports).
+    """
+    need = [product, "date", value, "statutory_pct", "expected_pct"]
+    _check_columns(priced, need, "product_panel")
+    p = priced.loc[priced[value] > 0, need].copy()
+    n_months = p["date"].nunique()
+    if n_months < 3:
+        raise ModelError(f"product_panel: {n_months} months; need at least 3.")
+    if p.duplicated([product, "date"]).any():
+        raise ModelError("product_panel: repeated product-month rows; aggregate partners first.")
+    full = p.groupby(product)["date"].transform("size") == n_months
+    out = p[full].sort_values([product, "date"]).reset_index(drop=True)
+    out["hs2"] = out[product].astype(str).str[:2]
+    out["ln_imports"] = np.log(out[value])
+    out["ln1p_statutory"] = np.log1p(out["statutory_pct"] / 100)
+    out["ln1p_expected"] = np.log1p(out["expected_pct"] / 100)
+    out["lead_statutory"] = out.groupby(product)["ln1p_statutory"].shift(-leads)
+    out.attrs["value_share"] = float(out[value].sum() / p[value].sum())
+    out.attrs["n_products"] = int(out[product].nunique())
+    out.attrs["months"] = sample_label(out["date"])
+    return out
+
+
+def section_rates(
+    chapter_rates: pd.DataFrame,
+    hs2_annual: pd.DataFrame,
+    *,
+    weight_year: int,
+    country: str = "Mexico",
+    rate: str = "statutory_pct",
+) -> pd.DataFrame:
+    """HS-section rates by month: chapter rates averaged with fixed chapter import weights.
+
+    ``chapter_rates`` has ``date``, ``hs2``, ``section`` and ``rate`` (percent); the weights
+    are the partner's imports by chapter in ``weight_year`` (TransBorder annual HS2 table), so
+    the section rate moves only when the schedule moves. Returns ``section``, ``date`` and
+    ``exposure`` (a fraction), the layout :func:`panel_frame` takes.
+    """
+    _check_columns(chapter_rates, ["date", "hs2", "section", rate], "section_rates")
+    _check_columns(hs2_annual, ["year", "country", "hs2", "imports_usd"], "section_rates")
+    w = hs2_annual.loc[
+        (hs2_annual["year"] == weight_year) & (hs2_annual["country"] == country),
+        ["hs2", "imports_usd"],
+    ]
+    if w.empty:
+        raise ModelError(f"section_rates: no {country} imports by chapter in {weight_year}.")
+    m = chapter_rates.merge(w, on="hs2", how="left")
+    m["imports_usd"] = m["imports_usd"].fillna(0.0)
+    m["wr"] = m[rate] * m["imports_usd"]
+    g = m.groupby(["section", "date"], as_index=False)[["wr", "imports_usd"]].sum()
+    g["exposure"] = np.where(g["imports_usd"] > 0, g["wr"] / g["imports_usd"].where(g["imports_usd"] > 0), 0.0) / 100
+    return g[["section", "date", "exposure"]]
