@@ -1509,6 +1509,7 @@ def _sdid_inputs(
     wide.index = _month_index(wide.index, "synthetic_did")
     wide = wide.sort_index()
     wide = wide.reindex(pd.date_range(wide.index.min(), wide.index.max(), freq="MS"))
+    wide = wide.astype("float64").replace([np.inf, -np.inf], np.nan)  # log of a zero month
     missing = [u for u in treated if u not in wide.columns]
     if missing or len(treated) == 0:
         raise ModelError(f"synthetic_did: treated units {missing or treated} are not columns.")
