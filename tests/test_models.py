@@ -693,3 +693,13 @@ def test_placebo_plot_panels():
     axes = [a for a in fig.axes if a.get_visible()]
     assert len(axes) == 4 and "calibrated p" in axes[0].get_title()
     assert fig._suptitle.get_text() == "Placebos"
+
+
+@pytest.mark.parametrize("cov", ["cluster", "driscoll-kraay"])
+def test_fast_panel_slopes_equal_linearmodels_fit(cov):
+    df = simulate_panel(G=7, T=30, seed=41)
+    df = df.drop(index=np.random.default_rng(1).choice(len(df), size=9, replace=False))
+    ref = M.fit_panel_fe(df, "y", ["x"], cov=cov, lags=5)
+    b, se = M._panel_slopes(df, "y", ["x"], "section", "date", cov, 5)
+    assert b[0] == pytest.approx(ref.params["x"], rel=1e-9)
+    assert se[0] == pytest.approx(ref.bse["x"], rel=1e-7)
