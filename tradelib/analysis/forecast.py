@@ -49,17 +49,33 @@ __all__ = [
     "Scenario",
     "Split",
     "annual_totals",
+    "ar_seasonal_difference_forecast",
+    "ar_seasonal_difference_forecaster",
     "backtest",
+    "calendar_year_backtest",
+    "combine_forecasts",
     "difference_backtest",
+    "drift_forecast",
+    "drift_forecaster",
+    "empirical_interval",
     "ets_forecaster",
+    "ets_grid_forecast",
+    "ets_grid_forecaster",
     "exports_needed",
     "extend_annual",
+    "extra_exports_for",
     "forecast_ets",
     "forecast_sarimax",
     "future_index",
+    "hw_additive_filter",
+    "import_response",
+    "log_linear_slope",
     "mae",
     "mase",
     "mase_scale",
+    "mean_forecaster",
+    "paired_backtest",
+    "params_on_bounds",
     "path_quantiles",
     "period_interval",
     "rmse",
@@ -68,13 +84,19 @@ __all__ = [
     "scenario_path",
     "scenario_paths",
     "score_backtest",
+    "score_totals",
     "seasonal_naive",
     "seasonal_naive_forecaster",
+    "sequential_coverage",
     "simulate_paired_ets",
     "simulate_paths",
     "smape",
+    "tariff_import_change",
     "tariff_semi_elasticity",
     "trend_growth",
+    "window_totals",
+    "year_ahead_window",
+    "year_total_forecast",
 ]
 
 Forecaster = Callable[[pd.Series, int], "pd.Series | np.ndarray | Sequence[float]"]
@@ -1012,26 +1034,45 @@ def _log_positive(train: pd.Series, name: str) -> pd.Series:
     return np.log(y)
 
 
+def _complete_year_totals(y: pd.Series) -> pd.Series:
+    """Calendar-year sums of a gap-free monthly series, complete years only (fast path)."""
+    idx = y.index
+    first = 0 if idx[0].month == 1 else 13 - idx[0].month
+    n_years = (len(y) - first) // 12
+    v = y.to_numpy()[first : first + 12 * n_years].reshape(n_years, 12).sum(axis=1)
+    return pd.Series(v, index=np.arange(n_years) + idx[first].year if n_years else [])
+
+
+def log_linear_slope(annual: pd.Series) -> float:
+    """Slope ``b`` of OLS ``log(y) = a + b * year``: the point estimate of
+    :func:`tradelib.analysis.transform.log_trend_growth` (growth = ``exp(b) - 1``), without its
+    standard errors, for use inside backtest loops (tested equal to it)."""
+    t = np.asarray(annual.index, dtype="float64")
+    v = np.asarray(annual, dtype="float64")
+    if v.size < 2 or (v <= 0).any():
+        raise ForecastError("log_linear_slope: needs at least 2 positive values.")
+    t = t - t.mean()
+    lv = np.log(v)
+    return float(np.dot(t, lv - lv.mean()) / np.dot(t, t))
+
+
 def drift_forecast(train: pd.Series, horizon: int, *, years: int = 10, min_years: int = 5,
                    m: int = 12) -> pd.Series:
     """Seasonal naive with drift: each month repeats the same month a year (or two) earlier,
     grown at the log-linear trend growth of the last ``years`` complete calendar years.
 
-    The growth is the slope of an OLS fit of log annual totals on time
-    (:func:`tradelib.analysis.transform.log_trend_growth`, the package's one trend definition)
+    The growth is the slope of an OLS fit of log annual totals on time, the estimator of
+    :func:`tradelib.analysis.transform.log_trend_growth` (the package's one trend definition),
     over the complete calendar years in ``train`` (at most ``years``, at least ``min_years``).
     """
-    from tradelib.analysis.transform import log_trend_growth
-
     y = _check_monthly(train, "drift_forecast train")
-    annual = annual_totals(y.to_frame("v"))["v"]
-    annual = annual.iloc[-years:]
+    annual = _complete_year_totals(y).iloc[-years:]
     if len(annual) < min_years:
         raise ForecastError(
             f"drift_forecast: {len(annual)} complete calendar years in the training data; "
             f"need at least {min_years}."
         )
-    b = float(log_trend_growth(annual)["b"])
+    b = log_linear_slope(annual)
     last = y.to_numpy()[-m:]
     h = np.arange(1, horizon + 1)
     k = np.ceil(h / m)  # seasons back to the last observed same month
@@ -1052,18 +1093,17 @@ def ar_seasonal_difference_forecast(train: pd.Series, horizon: int, *, m: int = 
     """SARIMA(1,0,0)(0,1,0)\\ :sub:`12` with drift on logs, by conditional least squares.
 
     The 12-month log change ``d_t = log y_t - log y_{t-12}`` follows an AR(1) with a constant,
-    estimated by OLS (``statsmodels`` ``AutoReg``): a closed-form, well-conditioned estimate
-    (no optimiser). Forecasts iterate ``d`` forward and rebuild ``log y`` from the same month a
+    estimated by OLS (the estimate of ``statsmodels`` ``AutoReg(d, lags=1, trend="c")``, tested
+    equal): a closed-form, well-conditioned estimate (no optimiser). Forecasts iterate ``d`` forward and rebuild ``log y`` from the same month a
     year earlier (observed or forecast). Raises if the AR coefficient is not inside (-1, 1).
     """
-    from statsmodels.tsa.ar_model import AutoReg
-
     ly = _log_positive(train, "ar_seasonal_difference_forecast train").to_numpy()
     if len(ly) < m + 24:
         raise ForecastError(f"ar_seasonal_difference_forecast: need at least {m + 24} months.")
     d = ly[m:] - ly[:-m]
-    res = AutoReg(d, lags=1, trend="c").fit()
-    c, phi = (float(v) for v in res.params)
+    design = np.column_stack([np.ones(len(d) - 1), d[:-1]])
+    (c, phi), *_ = np.linalg.lstsq(design, d[1:], rcond=None)
+    c, phi = float(c), float(phi)
     if not -1.0 < phi < 1.0:
         raise ForecastError(
             f"ar_seasonal_difference_forecast: AR coefficient {phi:.3f} is outside (-1, 1); the "
@@ -1087,6 +1127,32 @@ def ar_seasonal_difference_forecaster() -> Forecaster:
     return f
 
 
+def hw_additive_filter(y: np.ndarray, alpha: float, gamma: float, m: int = 12
+                       ) -> tuple[np.ndarray, float, np.ndarray]:
+    """Holt–Winters additive-seasonal recursions without trend, at fixed parameters.
+
+    ``l_t = alpha (y_t - s_{t-m}) + (1 - alpha) l_{t-1}`` and
+    ``s_t = gamma (y_t - l_{t-1}) + (1 - gamma) s_{t-m}``, started from the first year (level =
+    its mean, seasonal = its deviations from the mean); the same recursions as ``statsmodels``
+    ``ExponentialSmoothing(trend=None, seasonal="add")`` with those known initial values
+    (tested). Returns the one-step errors from the second year on, the last level and the
+    last ``m`` seasonal terms (oldest first).
+    """
+    y = np.asarray(y, dtype="float64")
+    if y.size < 2 * m:
+        raise ForecastError(f"hw_additive_filter: need at least {2 * m} values, got {y.size}.")
+    level = float(y[:m].mean())
+    season = list(y[:m] - level)
+    errors = np.empty(y.size - m)
+    for i, v in enumerate(y[m:]):
+        s_old = season[i]
+        errors[i] = v - (level + s_old)
+        new_level = alpha * (v - s_old) + (1.0 - alpha) * level
+        season.append(gamma * (v - level) + (1.0 - gamma) * s_old)
+        level = new_level
+    return errors, level, np.asarray(season[-m:])
+
+
 def ets_grid_forecast(train: pd.Series, horizon: int, *,
                       levels: Sequence[float] = (0.2, 0.5, 0.8), seasonal: float = 0.1,
                       m: int = 12, return_choice: bool = False
@@ -1094,29 +1160,22 @@ def ets_grid_forecast(train: pd.Series, horizon: int, *,
     """ETS(A,N,A) on logs (Holt–Winters additive seasonality, no trend) with smoothing
     parameters from a fixed grid, not an optimiser.
 
-    Each smoothing level in ``levels`` (with seasonal smoothing ``seasonal``) is run through the
-    ``statsmodels`` Holt–Winters filter with fixed parameters; the one with the smallest
-    in-sample sum of squared one-step errors is kept (ties go to the first in ``levels``, so the
-    choice is deterministic). The grid stays away from the bounds 0 and 1 where the likelihood
-    flattens out. With ``return_choice`` also returns ``{"smoothing_level", "sse"}``.
+    Each smoothing level in ``levels`` (with seasonal smoothing ``seasonal``) is run through
+    :func:`hw_additive_filter`; the one with the smallest in-sample sum of squared one-step
+    errors is kept (ties go to the first in ``levels``, so the choice is deterministic). The grid
+    stays away from the bounds 0 and 1 where the likelihood flattens out. With
+    ``return_choice`` also returns ``{"smoothing_level", "sse"}``.
     """
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-
-    y = _log_positive(train, "ets_grid_forecast train")
-    if len(y) < 2 * m:
-        raise ForecastError(f"ets_grid_forecast: need at least {2 * m} months, got {len(y)}.")
-    y = y.asfreq("MS")
-    best: tuple[float, float, Any] | None = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # frequency notes from statsmodels
-        model = ExponentialSmoothing(y, trend=None, seasonal="add", seasonal_periods=m,
-                                     initialization_method="heuristic")
-        for a in levels:
-            res = model.fit(smoothing_level=a, smoothing_seasonal=seasonal, optimized=False)
-            if best is None or res.sse < best[1] - 1e-12 * abs(best[1]):
-                best = (a, float(res.sse), res)
-        assert best is not None
-        fcast = np.asarray(best[2].forecast(horizon), dtype="float64")
+    y = _log_positive(train, "ets_grid_forecast train").to_numpy()
+    best: tuple[float, float, float, np.ndarray] | None = None
+    for a in levels:
+        err, level, season = hw_additive_filter(y, a, seasonal, m)
+        sse = float(np.dot(err, err))
+        if best is None or sse < best[1] - 1e-12 * abs(best[1]):
+            best = (a, sse, level, season)
+    assert best is not None
+    h = np.arange(horizon)
+    fcast = best[2] + best[3][h % m]
     out = pd.Series(np.exp(fcast), index=future_index(train.index[-1], horizon), name="ETS-grid")
     if return_choice:
         return out, {"smoothing_level": best[0], "sse": best[1]}
@@ -1153,9 +1212,8 @@ def params_on_bounds(result: Any, *, tol: float = 1e-3) -> dict[str, float]:
             b = bounds.get(name)
         elif bounds is not None and i < len(bounds):
             b = bounds[i]
-        if lo_hi is not None and b is not None:
-            if b[0] is not None and b[1] is not None:
-                lo_hi = (float(b[0]), float(b[1]))
+        if lo_hi is not None and b is not None and b[0] is not None and b[1] is not None:
+            lo_hi = (float(b[0]), float(b[1]))
         if lo_hi is not None and (abs(v - lo_hi[0]) < tol or abs(v - lo_hi[1]) < tol):
             flagged[name] = float(v)
     return flagged
@@ -1179,15 +1237,19 @@ def year_ahead_window(origin_month: int) -> tuple[int, int]:
 def window_totals(results: pd.DataFrame, h_first: int, h_last: int) -> pd.DataFrame:
     """Sum :func:`backtest` rows over horizons ``h_first..h_last`` for each model and origin.
 
-    Returns ``model, origin, start, end, actual, forecast, error`` (error = forecast - actual);
-    origins whose backtest does not reach ``h_last`` are left out.
+    Returns ``model, origin, start, end, actual, forecast, error`` (error = forecast - actual)
+    and ``size`` when the backtest has one (see :func:`paired_backtest`); origins whose backtest does not reach ``h_last``
+    are left out.
     """
     if not 1 <= h_first <= h_last:
         raise ForecastError(f"window_totals: need 1 <= h_first <= h_last, got {h_first}, {h_last}.")
     sub = results.loc[(results["h"] >= h_first) & (results["h"] <= h_last)]
     g = sub.groupby(["model", "origin"], observed=True, sort=True)
-    out = g.agg(start=("date", "min"), end=("date", "max"), n=("h", "count"),
-                actual=("actual", "sum"), forecast=("forecast", "sum")).reset_index()
+    aggs = {"start": ("date", "min"), "end": ("date", "max"), "n": ("h", "count"),
+            "actual": ("actual", "sum"), "forecast": ("forecast", "sum")}
+    if "size" in sub.columns:
+        aggs["size"] = ("size", "first")
+    out = g.agg(**aggs).reset_index()
     out = out.loc[out["n"] == h_last - h_first + 1].drop(columns="n")
     out["error"] = out["forecast"] - out["actual"]
     return out.reset_index(drop=True)
@@ -1200,6 +1262,23 @@ def calendar_year_backtest(results: pd.DataFrame, origin_month: int) -> pd.DataF
     tot = window_totals(results.loc[results["origin"].dt.month == origin_month], h1, h2)
     tot.insert(2, "year", tot["start"].dt.year.astype("int64"))
     return tot
+
+
+def mean_forecaster(forecasters: Sequence[Forecaster]) -> Forecaster:
+    """A forecaster returning the equal-weight mean of several forecasters' point forecasts."""
+    if not forecasters:
+        raise ForecastError("mean_forecaster: give at least one forecaster.")
+
+    def f(train: pd.Series, horizon: int) -> np.ndarray:
+        preds = []
+        for g in forecasters:
+            raw = g(train.copy(), horizon)
+            if isinstance(raw, pd.DataFrame):
+                raw = raw["mean"]
+            preds.append(np.asarray(raw, dtype="float64").ravel())
+        return np.mean(preds, axis=0)
+
+    return f
 
 
 def combine_forecasts(results: pd.DataFrame, models: Sequence[str], name: str) -> pd.DataFrame:
@@ -1227,7 +1306,8 @@ def _conformal_bounds(errors: np.ndarray, level: float) -> tuple[float, float]:
 
 
 def empirical_interval(point: float, scale: float, scaled_errors: object,
-                       levels: Sequence[float] = (0.8, 0.95)) -> dict[str, float]:
+                       levels: Sequence[float] = (0.8, 0.95),
+                       above: float | None = None) -> dict[str, float]:
     """Predictive median and intervals for a total from past forecast errors.
 
     ``scaled_errors`` are past (forecast - actual) errors divided by a scale known at their
@@ -1235,7 +1315,8 @@ def empirical_interval(point: float, scale: float, scaled_errors: object,
     The predictive distribution of the outcome is ``point - scale * e`` over the past errors
     ``e``: its median is the headline and its quantiles the intervals (empirical, split
     conformal with signed errors, so a model's past bias is corrected too). Returns
-    ``median``, ``point`` and ``lower_80``/``upper_80`` etc. for each level.
+    ``median``, ``point`` and ``lower_80``/``upper_80`` etc. for each level; with ``above``
+    also ``p_above``, the share of the predictive distribution above that value.
     """
     e = np.asarray(scaled_errors, dtype="float64").ravel()
     e = e[np.isfinite(e)]
@@ -1250,31 +1331,36 @@ def empirical_interval(point: float, scale: float, scaled_errors: object,
         tag = f"{round(100 * lv):d}"
         out[f"lower_{tag}"] = float(point - scale * hi)
         out[f"upper_{tag}"] = float(point - scale * lo)
+    if above is not None:
+        out["p_above"] = float(np.mean(point - scale * e > above))
     return out
 
 
 def sequential_coverage(calibration: pd.DataFrame, targets: pd.DataFrame, *, h_last: int,
                         levels: Sequence[float] = (0.8, 0.95),
-                        min_errors: int = 20) -> pd.DataFrame:
+                        min_errors: int = 20, window: int | None = None) -> pd.DataFrame:
     """Out-of-sample check of :func:`empirical_interval` on past targets.
 
-    ``calibration`` holds window totals of one model with ``origin, forecast, actual, scale``
+    ``calibration`` holds window totals of one model with ``origin, forecast, actual, size``
     (e.g. every origin's 12-month total); ``targets`` the totals to cover (e.g. calendar years
     from August origins) in the same layout. For each target only calibration windows that were
     fully observed at the target's origin (``origin + h_last`` months <= target origin) are
-    used, so the check uses no information the forecaster did not have. Targets with fewer
-    than ``min_errors`` such windows are skipped. Returns per target the median, the bounds and
+    used, so the check uses no information the forecaster did not have; ``window`` keeps only
+    the most recent ``window`` of them (a rolling calibration). Targets with fewer than
+    ``min_errors`` such windows are skipped. Returns per target the median, the bounds and
     ``inside_<level>`` flags.
     """
     cal = calibration.assign(e=(calibration["forecast"] - calibration["actual"])
-                             / calibration["scale"])
+                             / calibration["size"])
     seen = cal["origin"] + pd.DateOffset(months=h_last)
     rows = []
     for _, t in targets.iterrows():
-        e = cal.loc[seen <= t["origin"], "e"].to_numpy()
+        e = cal.loc[seen <= t["origin"]].sort_values("origin")["e"].to_numpy()
+        if window is not None:
+            e = e[-window:]
         if e.size < min_errors:
             continue
-        iv = empirical_interval(t["forecast"], t["scale"], e, levels)
+        iv = empirical_interval(t["forecast"], t["size"], e, levels)
         row = {"origin": t["origin"], "actual": t["actual"], **iv}
         if "year" in t:
             row["year"] = int(t["year"])
@@ -1296,8 +1382,9 @@ def paired_backtest(flows: pd.DataFrame, forecasters: Mapping[str, Forecaster], 
 
     Each forecaster is run on exports and on imports separately (:func:`backtest`, which hands
     it only data up to the origin); the balance forecast is their difference. Returns the
-    :func:`backtest` layout for the balance, plus ``scale``: two-way trade (exports + imports)
-    over the 12 months up to the origin, which sizes errors across years.
+    :func:`backtest` layout for the balance (``scale`` is the balance's MASE scale), plus
+    ``size``: two-way trade (exports + imports) over the 12 months up to the origin, known at
+    the origin, which puts errors of different years on a common footing.
     """
     need = {"exports", "imports"}
     if not need <= set(flows.columns):
@@ -1310,7 +1397,7 @@ def paired_backtest(flows: pd.DataFrame, forecasters: Mapping[str, Forecaster], 
     parts = [difference_backtest(bx, bm, target, models=(k, k), name=k) for k in forecasters]
     out = pd.concat(parts, ignore_index=True)
     two_way = (flows["exports"] + flows["imports"]).rolling(12).sum()
-    out["scale"] = two_way.reindex(out["origin"]).to_numpy()
+    out["size"] = two_way.reindex(out["origin"]).to_numpy()
     return out
 
 
@@ -1368,3 +1455,47 @@ def tariff_import_change(imports: float, rate_pct: float, change_pp: float,
     if new <= -100 or rate_pct <= -100:
         raise ForecastError("tariff rates must stay above -100 %.")
     return float(imports) * (((1 + new / 100.0) / (1 + rate_pct / 100.0)) ** elasticity - 1.0)
+
+
+def score_totals(totals: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.DataFrame:
+    """Accuracy of forecast totals (:func:`window_totals` or :func:`calendar_year_backtest`).
+
+    Per group: ``n``, ``RMSE``, ``MAE``, ``bias`` (mean forecast - actual; positive = the
+    balance was forecast too high, i.e. a deficit forecast too small) and ``n_above`` (how many
+    forecasts were above the outcome), sorted by RMSE.
+    """
+    keys = list(by)
+    rows = []
+    for k, g in totals.groupby(keys, observed=True, sort=True):
+        e = g["error"].to_numpy(dtype="float64")
+        labels = k if isinstance(k, tuple) else (k,)
+        rows.append({**dict(zip(keys, labels)), "n": len(e), "RMSE": float(np.sqrt(np.mean(e**2))),
+                     "MAE": float(np.mean(np.abs(e))), "bias": float(np.mean(e)),
+                     "n_above": int((e > 0).sum())})
+    return pd.DataFrame(rows).set_index(keys).sort_values("RMSE")
+
+
+def year_total_forecast(flows: pd.DataFrame, forecaster: Forecaster, year: int) -> dict[str, float]:
+    """Point forecast of the calendar-year total of exports, imports and the balance.
+
+    ``forecaster`` is run on ``flows['exports']`` and ``flows['imports']`` (all months given);
+    months of ``year`` already observed are taken from the data. Returns ``point`` (the balance
+    total), ``exports``, ``imports``, ``h_first``/``h_last`` (the horizons of the forecast
+    months) and ``size`` (two-way trade over the last 12 months, as in
+    :func:`paired_backtest`).
+    """
+    last = flows.index[-1]
+    end = pd.Timestamp(f"{year}-12-01")
+    h_last = months_between(last, end)
+    if h_last < 1:
+        raise ForecastError(f"year_total_forecast: {year} is already observed.")
+    h_first = max(1, months_between(last, pd.Timestamp(f"{year}-01-01")))
+    out: dict[str, float] = {"h_first": float(h_first), "h_last": float(h_last)}
+    for k in ("exports", "imports"):
+        pred = pd.Series(np.asarray(forecaster(flows[k].copy(), h_last), dtype="float64"),
+                         index=future_index(last, h_last))
+        known = flows[k].loc[f"{year}-01-01":f"{year}-12-01"]
+        out[k] = float(pred.loc[f"{year}-01-01":].sum() + known.sum())
+    out["point"] = out["exports"] - out["imports"]
+    out["size"] = float((flows["exports"] + flows["imports"]).iloc[-12:].sum())
+    return out
