@@ -367,7 +367,11 @@ def test_extend_annual_and_trend_growth():
         {"exports": [100.0, 110.0, 121.0], "imports": [200.0, 200.0, 200.0]},
         index=pd.Index([2025, 2026, 2027], name="year"),
     )
+    # log-linear trend through 100, 110, 121 (exactly 10% a year)
+    assert fc.trend_growth(annual["exports"], years=3) == pytest.approx(0.10)
     assert fc.trend_growth(annual["exports"], years=2) == pytest.approx(0.10)
+    with pytest.raises(fc.ForecastError, match="needs 4"):
+        fc.trend_growth(annual["exports"], years=4)
     ext = fc.extend_annual(annual, 2030, {"exports": 0.10, "imports": 0.0})
     assert ext.loc[2030, "exports"] == pytest.approx(121.0 * 1.1**3)
     assert ext.loc[2030, "projected"] and not ext.loc[2027, "projected"]

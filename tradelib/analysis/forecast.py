@@ -921,14 +921,17 @@ def annual_totals(monthly: pd.DataFrame, complete_only: bool = True) -> pd.DataF
 
 
 def trend_growth(annual: pd.Series, years: int = 10) -> float:
-    """Compound annual growth rate over the last ``years`` years of an annual series."""
+    """Trend growth a year over the last ``years`` values of an annual series: ``exp(b) - 1``
+    with ``b`` the slope of the log-linear trend, the package's one trend definition
+    (:func:`tradelib.analysis.transform.log_trend_growth`; not an endpoint growth rate, which
+    hinges on two single years)."""
     s = annual.dropna()
-    if len(s) < years + 1:
-        raise ForecastError(f"trend_growth needs {years + 1} annual values, got {len(s)}.")
-    first, last = float(s.iloc[-years - 1]), float(s.iloc[-1])
-    if first <= 0 or last <= 0:
+    if len(s) < years or years < 2:
+        raise ForecastError(f"trend_growth needs {max(years, 2)} annual values, got {len(s)}.")
+    s = s.iloc[-years:]
+    if (s <= 0).any():
         raise ForecastError("trend_growth needs positive values (use exports or imports).")
-    return (last / first) ** (1.0 / years) - 1.0
+    return math.expm1(log_linear_slope(s))
 
 
 def extend_annual(annual: pd.DataFrame, to_year: int, growth: Mapping[str, float]) -> pd.DataFrame:
