@@ -20,6 +20,7 @@ The module works on monthly ``pd.Series`` indexed by month-start dates (as retur
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -151,7 +152,14 @@ def future_index(last: pd.Timestamp | str, horizon: int) -> pd.DatetimeIndex:
     """The ``horizon`` month starts that follow month ``last``."""
     if horizon < 1:
         raise ForecastError(f"horizon must be at least 1 month, got {horizon}.")
-    start = pd.Timestamp(last).to_period("M").to_timestamp() + pd.DateOffset(months=1)
+    t = pd.Timestamp(last)
+    return _future_index(t.year, t.month, int(horizon))
+
+
+@functools.lru_cache(maxsize=4096)
+def _future_index(year: int, month: int, horizon: int) -> pd.DatetimeIndex:
+    """Cached :func:`future_index` (an index is immutable, so sharing it is safe)."""
+    start = pd.Timestamp(year=year, month=month, day=1) + pd.DateOffset(months=1)
     return pd.date_range(start, periods=horizon, freq="MS")
 
 
@@ -247,7 +255,8 @@ def backtest(
     )
     rows: list[pd.DataFrame] = []
     for split in splits:
-        train_values = y.loc[split.train]
+        lo = y.index.get_loc(split.train[0])
+        train_values = y.iloc[lo : lo + len(split.train)]  # a slice keeps the monthly freq
         try:
             scale = mase_scale(train_values, m=m)
         except ForecastError:  # too short or constant: MASE undefined for this origin
