@@ -51,9 +51,9 @@ def test_precision_of_printed_numbers():
 @pytest.mark.parametrize(
     "figure,label",
     [
-        (13.7, "reproduced"),
-        (13.65, "reproduced"),  # boundary: rounds half up to 13.7
-        (13.749, "reproduced"),
+        (13.7, "exact"),
+        (13.65, "exact"),  # boundary: rounds half up to 13.7
+        (13.749, "exact"),
         (13.76, "close"),
         (13.2, "close"),  # within 0.5 tolerance
         (13.19, "not reproduced"),
@@ -84,7 +84,7 @@ def test_claim_value_sign_and_precision():
 
 def test_best_verdict_order():
     assert fk.best_verdict(["not reproduced", "close"]) == "close"
-    assert fk.best_verdict(["close", "reproduced"]) == "reproduced"
+    assert fk.best_verdict(["close", "exact"]) == "exact"
     assert fk.best_verdict([]) == "not reproduced"
 
 
@@ -147,7 +147,7 @@ def test_candidate_table_and_check_claim_pick_the_matching_definition():
     )
     checked = fk.check_claim(claim, cands)
     assert checked.loc[0, "vintage"] == "v2"  # -13.7 exactly
-    assert checked.loc[0, "verdict"] == "reproduced"
+    assert checked.loc[0, "verdict"] == "exact"
     assert checked.loc[1, "verdict"] == "not reproduced"  # -14.31 is 0.61 away
     with pytest.raises(fk.FactCheckError, match="no candidates"):
         fk.check_claim(fk.Claim("x", "x", "1", "%", "nope", 1.0), cands)
@@ -234,8 +234,8 @@ def test_duty_avoidance_against_headline():
 @pytest.mark.parametrize(
     "share,label",
     [
-        (0.9, "reproduced"),
-        (0.55, "reproduced"),
+        (0.9, "exact"),
+        (0.55, "exact"),
         (0.52, "close"),
         (0.47, "close"),
         (0.2, "not reproduced"),
@@ -254,7 +254,7 @@ def test_share_verdict_rejects_bad_threshold():
 def test_rank_verdict():
     first = pd.DataFrame({"partner_code": ["2010", "1220"], "rank": pd.array([1, 2], "Int64")})
     second = pd.DataFrame({"partner_code": ["1220", "2010"], "rank": pd.array([1, 2], "Int64")})
-    assert fk.rank_verdict({"2024": first, "2025": first}, "2010").label == "reproduced"
+    assert fk.rank_verdict({"2024": first, "2025": first}, "2010").label == "exact"
     v = fk.rank_verdict({"2024": first, "2025": second}, "2010")
     assert v.label == "close" and "2025: rank 2" in v.reason
     assert fk.rank_verdict({"2025": second}, "2010").label == "not reproduced"
@@ -286,10 +286,10 @@ def test_scorecard_copies_level_verdicts_to_each_rounding_option():
         }
     )
     assert set(card.index.get_level_values("growth_inputs")) == {"exact $M", "rounded to $0.1bn"}
-    assert (card["deficit"] == "reproduced").all()  # -14.31 rounds to -14.3
+    assert (card["deficit"] == "exact").all()  # -14.31 rounds to -14.3
     # 41610 / 38000 is 9.50 %; from rounded inputs 41.6 / 38.0 it is 9.47 %
-    assert card.loc[("A", "exact $M"), "claims_reproduced"] == 2
-    assert card.loc[("A", "rounded to $0.1bn"), "claims_reproduced"] == 1
+    assert card.loc[("A", "exact $M"), "claims_exact"] == 2
+    assert card.loc[("A", "rounded to $0.1bn"), "claims_exact"] == 1
     assert card.loc[("A", "rounded to $0.1bn"), "imports"] == "close"
     with pytest.raises(fk.FactCheckError, match="no checked"):
         fk.scorecard({})
@@ -300,3 +300,34 @@ def test_group_rule_is_the_package_rule():
 
     for code in ("0003", "0015", "0021", "8220", "2010", "5700", "1220"):
         assert fk.is_group_code(code) == transform.is_aggregate(code)
+
+
+def test_claim_labels_leave_post_hoc_rounding_out_of_the_label():
+    """A claim matched only by a rounding hypothesis formed after looking is 'close', not exact."""
+    a = fk.wide_flows(long_trade("2010", "Mexico", EXPORTS, IMPORTS))
+    cands = fk.candidate_table([({"definition": "A"}, a)], "2025-01")
+    # unrounded: 41610 / 38000 -> 9.500 %; rounded inputs 41.6 / 38.0 -> 9.474 %
+    claim = fk.Claim("imports", "i", "9.47", "%", "imports_yoy_pct", 0.5)
+    checked = {"imports": fk.check_claim(claim, cands)}
+    lab = fk.claim_labels(checked)
+    assert lab.loc["imports", "label"] == "close"
+    assert lab.loc["imports", "post_hoc_best"] == "exact"
+    assert lab.loc["imports", "growth_inputs"] == "exact $M"
+    assert lab.loc["imports", "figure"] == pytest.approx(100 * (41610 / 38000 - 1))
+    assert lab.loc["imports", "n_exact"] == 0
+    card = fk.scorecard(checked)
+    assert card.loc[("A", "rounded to $0.1bn"), "post_hoc"]
+    assert not card.loc[("A", "exact $M"), "post_hoc"]
+    assert fk.single_definition_matches(card, ["imports"]).empty
+    # the same data and a claim of 9.50: the pre-specified definition is exact
+    exact_claim = fk.Claim("imports", "i", "9.50", "%", "imports_yoy_pct", 0.5)
+    checked2 = {"imports": fk.check_claim(exact_claim, cands)}
+    assert fk.claim_labels(checked2).loc["imports", "label"] == "exact"
+    assert list(fk.single_definition_matches(fk.scorecard(checked2), ["imports"]).index) == [
+        ("A", "exact $M")
+    ]
+
+
+def test_verdict_scale_is_fixed_in_code():
+    assert fk.VERDICT_ORDER == ("exact", "close", "not reproduced")
+    assert fk.POST_HOC_ROUNDING == ("rounded to $0.1bn",)

@@ -367,7 +367,11 @@ def test_extend_annual_and_trend_growth():
         {"exports": [100.0, 110.0, 121.0], "imports": [200.0, 200.0, 200.0]},
         index=pd.Index([2025, 2026, 2027], name="year"),
     )
+    # log-linear trend through 100, 110, 121 (exactly 10% a year)
+    assert fc.trend_growth(annual["exports"], years=3) == pytest.approx(0.10)
     assert fc.trend_growth(annual["exports"], years=2) == pytest.approx(0.10)
+    with pytest.raises(fc.ForecastError, match="needs 4"):
+        fc.trend_growth(annual["exports"], years=4)
     ext = fc.extend_annual(annual, 2030, {"exports": 0.10, "imports": 0.0})
     assert ext.loc[2030, "exports"] == pytest.approx(121.0 * 1.1**3)
     assert ext.loc[2030, "projected"] and not ext.loc[2027, "projected"]
@@ -475,3 +479,266 @@ def test_paired_ets_trimming_drops_outlier_months_and_narrows_spread():
     assert trim.attrs["trimmed_months"] == [f"{a.index[40]:%Y-%m}"]
     assert full.attrs["trimmed_months"] == []
     assert np.log(trim.iloc[0]).std() < np.log(full.iloc[0]).std()
+
+
+# ---------------------------------------------------------------- well-conditioned models
+
+
+def seasonal_growth_series(n=120, g=0.05, start="2010-01-01", seed=None, noise=0.0) -> pd.Series:
+    """Positive series: a fixed seasonal pattern growing at ``g`` a year (log-linear)."""
+    t = np.arange(n)
+    season = 0.1 * np.sin(2 * np.pi * t / 12)
+    eps = 0.0 if seed is None else np.random.default_rng(seed).normal(0, noise, n)
+    return monthly(100 * np.exp(np.log1p(g) * t / 12 + season + eps), start=start)
+
+
+def test_drift_forecast_is_exact_on_log_linear_seasonal_growth():
+    y = seasonal_growth_series(120, g=0.05)
+    full = seasonal_growth_series(138, g=0.05)
+    f = fc.drift_forecast(y, 18)
+    np.testing.assert_allclose(f.to_numpy(), full.to_numpy()[120:], rtol=1e-9)
+
+
+def test_drift_slope_is_the_shared_trend_estimator():
+    from tradelib.analysis import transform
+
+    annual = pd.Series([100.0, 104.0, 111.0, 113.0, 121.0, 130.0], index=range(2015, 2021))
+    assert fc.log_linear_slope(annual) == pytest.approx(transform.log_trend_growth(annual)["b"])
+    with pytest.raises(fc.ForecastError, match="complete calendar years"):
+        fc.drift_forecast(seasonal_growth_series(40), 12)
+
+
+def test_ar_seasonal_difference_matches_statsmodels_autoreg():
+    from statsmodels.tsa.ar_model import AutoReg
+
+    y = seasonal_growth_series(150, seed=3, noise=0.03)
+    ly = np.log(y.to_numpy())
+    d = ly[12:] - ly[:-12]
+    c, phi = AutoReg(d, lags=1, trend="c").fit().params
+    f = fc.ar_seasonal_difference_forecast(y, 13)
+    d1 = c + phi * d[-1]
+    assert f.iloc[0] == pytest.approx(np.exp(ly[-12] + d1))
+    dd = d1  # h=13 rebuilds from the h=1 forecast
+    for _ in range(12):
+        dd = c + phi * dd
+    assert f.iloc[12] == pytest.approx(float(f.iloc[0]) * np.exp(dd))
+
+
+def test_hw_filter_matches_statsmodels_with_the_same_start():
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    y = np.log(seasonal_growth_series(96, seed=1, noise=0.02)).asfreq("MS")
+    lvl = float(y.iloc[:12].mean())
+    res = ExponentialSmoothing(
+        y.iloc[12:], trend=None, seasonal="add", seasonal_periods=12,
+        initialization_method="known", initial_level=lvl,
+        initial_seasonal=(y.iloc[:12] - lvl).to_numpy(),
+    ).fit(smoothing_level=0.5, smoothing_seasonal=0.1, optimized=False)
+    err, level, season = fc.hw_additive_filter(y.to_numpy(), 0.5, 0.1)
+    np.testing.assert_allclose(err, res.resid.to_numpy(), atol=1e-12)
+    np.testing.assert_allclose(level + season[:3], res.forecast(3).to_numpy(), atol=1e-12)
+
+
+def test_ets_grid_choice_is_deterministic_and_from_the_grid():
+    y = seasonal_growth_series(96, seed=2, noise=0.02)
+    f1, c1 = fc.ets_grid_forecast(y, 6, return_choice=True)
+    f2, c2 = fc.ets_grid_forecast(y.copy(), 6, return_choice=True)
+    assert c1 == c2 and c1["smoothing_level"] in (0.2, 0.5, 0.8)
+    pd.testing.assert_series_equal(f1, f2)
+    sses = [float(np.sum(fc.hw_additive_filter(np.log(y.to_numpy()), a, 0.1)[0] ** 2))
+            for a in (0.2, 0.5, 0.8)]
+    assert c1["sse"] == pytest.approx(min(sses))
+
+
+def test_params_on_bounds_flags_edge_estimates():
+    from types import SimpleNamespace
+
+    names = ["smoothing_level", "smoothing_seasonal", "ar.L1", "sigma2"]
+
+    def fake(values):
+        return SimpleNamespace(param_names=names, params=np.array(values),
+                               model=SimpleNamespace(bounds=None))
+
+    assert fc.params_on_bounds(fake([0.9999, 0.3, 0.5, 2.0])) == {"smoothing_level": 0.9999}
+    assert fc.params_on_bounds(fake([0.5, 0.3, -0.9995, 2.0])) == {"ar.L1": -0.9995}
+    assert fc.params_on_bounds(fake([0.5, 0.3, 0.5, 2.0])) == {}
+
+
+# ---------------------------------------------------------------- calendar-year backtests
+
+
+def flows_frame(n=180, start="2005-01-01", seed=0) -> pd.DataFrame:
+    x = seasonal_growth_series(n, g=0.04, start=start, seed=seed, noise=0.02)
+    m = 1.5 * seasonal_growth_series(n, g=0.06, start=start, seed=seed + 1, noise=0.02)
+    return pd.DataFrame({"exports": x, "imports": m})
+
+
+def test_year_ahead_window_covers_next_calendar_year():
+    assert fc.year_ahead_window(8) == (5, 16)
+    assert fc.year_ahead_window(12) == (1, 12)
+    assert fc.year_ahead_window(6) == (7, 18)
+    with pytest.raises(fc.ForecastError):
+        fc.year_ahead_window(13)
+
+
+def test_paired_backtest_cannot_see_the_future():
+    """A forecaster that looks up future months in what it is given returns a sentinel when the
+    backtest hands it only the past; any leak would put real values in the totals."""
+    flows = flows_frame(120)
+
+    def oracle(train, horizon):
+        return train.reindex(fc.future_index(train.index[-1], horizon)).fillna(-1e9).to_numpy()
+
+    bt = fc.paired_backtest(flows, {"oracle": oracle}, horizon=16, initial="2009-08", step=12)
+    assert (bt["forecast"] == 0.0).all()  # -1e9 exports minus -1e9 imports
+    cy = fc.calendar_year_backtest(bt, 8)
+    assert list(cy["year"]) == [2010, 2011, 2012, 2013, 2014]
+    # and the size (two-way trade) is known at the origin: last 12 months up to it
+    o = pd.Timestamp("2009-08-01")
+    expected = (flows["exports"] + flows["imports"]).loc["2008-09-01":"2009-08-01"].sum()
+    assert bt.loc[bt["origin"] == o, "size"].iloc[0] == pytest.approx(expected)
+
+
+def test_calendar_year_totals_are_sums_of_the_right_months():
+    flows = flows_frame(120)
+    bt = fc.paired_backtest(flows, {"sn": fc.seasonal_naive_forecaster()}, horizon=16,
+                            initial="2009-08", step=12)
+    cy = fc.calendar_year_backtest(bt, 8).set_index("year")
+    bal = flows["exports"] - flows["imports"]
+    assert cy.at[2011, "actual"] == pytest.approx(bal.loc["2011"].sum())
+    # seasonal naive from Aug 2010: 2011 months repeat the same months of Sep 2009-Aug 2010
+    sn = bal.loc["2010-01-01":"2010-08-01"].sum() + bal.loc["2009-09-01":"2009-12-01"].sum()
+    assert cy.at[2011, "forecast"] == pytest.approx(sn)
+    assert cy.at[2011, "error"] == pytest.approx(sn - bal.loc["2011"].sum())
+    s = fc.score_totals(cy.reset_index())
+    assert s.loc["sn", "RMSE"] == pytest.approx(np.sqrt(np.mean(cy["error"] ** 2)))
+    assert s.loc["sn", "n_above"] == int((cy["error"] > 0).sum())
+
+
+def test_combine_and_mean_forecaster_average_point_forecasts():
+    flows = flows_frame(120)
+    fs = {"sn": fc.seasonal_naive_forecaster(), "drift": fc.drift_forecaster(5)}
+    bt = fc.paired_backtest(flows, fs, horizon=6, initial="2009-12", step=12)
+    comb = fc.combine_forecasts(bt, ["sn", "drift"], "mix")
+    piv = bt.pivot_table(index=["origin", "date"], columns="model", values="forecast")
+    np.testing.assert_allclose(comb.set_index(["origin", "date"])["forecast"].to_numpy(),
+                               piv.mean(axis=1).to_numpy())
+    mf = fc.mean_forecaster(list(fs.values()))
+    y = flows["exports"].iloc[:60]
+    both = (fc.seasonal_naive(y, 6) + fc.drift_forecast(y, 6, years=5)) / 2
+    np.testing.assert_allclose(mf(y, 6), both)
+
+
+def test_year_total_forecast_adds_observed_months():
+    flows = flows_frame(116, start="2005-01-01")  # ends Aug 2014
+    f = fc.year_total_forecast(flows, fc.seasonal_naive_forecaster(), 2014)
+    assert (f["h_first"], f["h_last"]) == (1, 4)
+    x = flows["exports"]
+    expected_x = x.loc["2014"].sum() + x.loc["2013-09-01":"2013-12-01"].sum()
+    assert f["exports"] == pytest.approx(expected_x)
+    g = fc.year_total_forecast(flows, fc.seasonal_naive_forecaster(), 2015)
+    assert (g["h_first"], g["h_last"]) == (5, 16)
+    with pytest.raises(fc.ForecastError, match="already observed"):
+        fc.year_total_forecast(flows, fc.seasonal_naive_forecaster(), 2013)
+
+
+# ---------------------------------------------------------------- intervals from past errors
+
+
+def test_empirical_interval_known_quantiles():
+    e = np.arange(-50, 51) / 100.0  # -0.5 .. 0.5
+    iv = fc.empirical_interval(100.0, 10.0, e, levels=(0.8,), above=99.0)
+    assert iv["median"] == pytest.approx(100.0)
+    assert iv["lower_80"] == pytest.approx(100 - 10 * 0.4)
+    assert iv["upper_80"] == pytest.approx(100 + 10 * 0.4)
+    assert iv["p_above"] == pytest.approx(np.mean(100 - 10 * e > 99.0))
+    biased = fc.empirical_interval(100.0, 10.0, e + 0.2)  # forecasts were 2 too high
+    assert biased["median"] == pytest.approx(98.0)
+    with pytest.raises(fc.ForecastError, match="at least 5"):
+        fc.empirical_interval(1.0, 1.0, [0.1, 0.2])
+
+
+def test_empirical_intervals_are_calibrated_on_known_error_distribution():
+    rng = np.random.default_rng(7)
+    past = rng.standard_t(df=5, size=2000)
+    iv = fc.empirical_interval(0.0, 1.0, past, levels=(0.8, 0.95))
+    outcomes = -rng.standard_t(df=5, size=20000)  # outcome = point - scale * e
+    for tag, nominal in (("80", 0.8), ("95", 0.95)):
+        cov = np.mean((outcomes >= iv[f"lower_{tag}"]) & (outcomes <= iv[f"upper_{tag}"]))
+        assert abs(cov - nominal) < 0.03
+
+
+def test_sequential_coverage_on_simulated_series_with_known_dynamics():
+    """Log exports and imports = linear trend + fixed seasonality + AR(1) noise: the drift model
+    suits these dynamics, so intervals built only from past errors cover close to nominal."""
+    rng = np.random.default_rng(0)
+    n = 40 * 12
+    t = np.arange(n)
+    season = 0.1 * np.sin(2 * np.pi * t / 12)
+
+    def ar1(phi, sd):
+        e, u = rng.normal(0, sd, n), np.zeros(n)
+        for i in range(1, n):
+            u[i] = phi * u[i - 1] + e[i]
+        return u
+
+    idx = pd.date_range("1980-01-01", periods=n, freq="MS")
+    flows = pd.DataFrame({"exports": 100 * np.exp(0.004 * t + season + ar1(0.6, 0.03)),
+                          "imports": 150 * np.exp(0.005 * t + season + ar1(0.6, 0.03))},
+                         index=idx)
+    bt = fc.paired_backtest(flows, {"drift": fc.drift_forecaster(10)}, horizon=16,
+                            initial="1985-08", step=6)
+    cal = fc.window_totals(bt, 5, 16)
+    cov = fc.sequential_coverage(cal, cal, h_last=16, min_errors=30)
+    assert len(cov) >= 30
+    assert abs(cov["inside_80"].mean() - 0.8) <= 0.1
+    assert abs(cov["inside_95"].mean() - 0.95) <= 0.05
+    # intervals that ignore the errors' spread (zero width) would cover nothing
+    assert not ((cov["lower_80"] == cov["upper_80"]).any())
+
+
+def test_sequential_coverage_uses_only_windows_known_at_the_origin():
+    origins = pd.date_range("2000-01-01", periods=40, freq="3MS")
+    err = np.where(origins < "2005-01-01", 1.0, 1000.0)  # huge errors from 2005 on
+    cal = pd.DataFrame({"origin": origins, "forecast": err, "actual": 0.0, "size": 1.0})
+    target = pd.DataFrame({"origin": [pd.Timestamp("2007-06-01")], "forecast": [5.0],
+                           "actual": [4.0], "size": [1.0], "year": [2008]})
+    out = fc.sequential_coverage(cal, target, h_last=16, min_errors=5)
+    # windows known by 2007-06 have origins up to 2006-02: 20 small errors and 5 huge ones;
+    # a leak of the later windows (all huge) would move the median to 5 - 1000
+    assert out.loc[0, "median"] == pytest.approx(4.0)
+    assert out.loc[0, "inside_80"]
+    recent = fc.sequential_coverage(cal, target, h_last=16, min_errors=5, window=5)
+    assert recent.loc[0, "median"] == pytest.approx(5.0 - 1000.0)
+
+
+# ---------------------------------------------------------------- what it would take
+
+
+def test_extra_exports_for_hand_computed_cases():
+    assert fc.extra_exports_for(200.0, 200.0, reduction=0.5, import_content=0.0) == 100.0
+    assert fc.extra_exports_for(200.0, 200.0, reduction=0.5, import_content=0.5) == 200.0
+    assert fc.extra_exports_for(200.0, 200.0, reduction=1.0, import_content=0.25) == pytest.approx(
+        200.0 / 0.75)
+    # a baseline deficit of 300 in the target year, target 100: 200 of improvement needed
+    assert fc.extra_exports_for(200.0, 300.0, reduction=0.5, import_content=0.0) == 200.0
+    assert fc.extra_exports_for(200.0, 50.0, reduction=0.5, import_content=0.0) == 0.0
+    with pytest.raises(fc.ForecastError, match="never reduce"):
+        fc.extra_exports_for(200.0, 200.0, reduction=0.5, import_content=1.0)
+
+
+def test_tariff_import_change_hand_computed():
+    assert fc.tariff_import_change(100.0, 0.0, 10.0, -1.0) == pytest.approx(100 * (1 / 1.1 - 1))
+    assert fc.tariff_import_change(100.0, 5.0, 0.0, -3.0) == 0.0
+    assert fc.tariff_import_change(200.0, 3.72, -3.48, -2.0) == pytest.approx(
+        200 * ((1.0024 / 1.0372) ** -2 - 1))
+
+
+def test_import_response_recovers_a_known_slope():
+    rng = np.random.default_rng(5)
+    x = monthly(1000 + np.cumsum(rng.normal(0, 10, 120)))
+    m = 2.0 * x + 50 + rng.normal(0, 1, 120)
+    r = fc.import_response(x, m)
+    assert r["slope"] == pytest.approx(2.0, abs=0.05)
+    assert r["ci_low"] < 2.0 < r["ci_high"]
+    assert r["corr"] > 0.99

@@ -4,11 +4,16 @@ A quantitative claim ("a deficit of $13.7 billion") is checked by computing the 
 under every plausible definition the data allow (vintage, seasonal adjustment, import basis,
 rounding of the inputs), then giving each candidate a verdict with :func:`verdict`:
 
-* **reproduced** – the figure rounds to the claim at the claim's own printed precision
-  (13.7 has precision 0.1, so anything in [13.65, 13.75] reproduces it);
-* **close** – within a stated tolerance of the claim (the tolerance is part of the
-  :class:`Claim`, so the reader sees it);
+* **exact** – the figure matches the claim at the claim's own published rounding
+  (13.7 has precision 0.1, so anything in [13.65, 13.75] matches it exactly);
+* **close** – within a tolerance stated in advance (part of the :class:`Claim`, so the
+  reader sees it);
 * **not reproduced** – otherwise, or when the figure cannot be computed.
+
+The scale is fixed in code before any data are looked at, and applied to every candidate
+definition. Candidates that only exist because of a hypothesis formed after looking at the data
+(for example "the journalist computed growth from figures rounded to $0.1bn") are kept and shown,
+but flagged ``post_hoc`` and left out of a claim's honest label (:func:`claim_labels`).
 
 The helpers are generic (any partner); notebook 05 applies them to the May-2025 story about
 Mexico. Trade frames are the output of ``tradelib.load_trade`` (long: ``date, partner_code,
@@ -24,10 +29,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tradelib.analysis.events import effective_rate_annual, effective_rate_over
 from tradelib.analysis.transform import is_aggregate
 from tradelib.errors import TradelibError
 
 __all__ = [
+    "CLOSE",
+    "EXACT",
+    "NOT_REPRODUCED",
+    "POST_HOC_ROUNDING",
     "VERDICT_ORDER",
     "Claim",
     "FactCheckError",
@@ -36,6 +46,7 @@ __all__ = [
     "best_verdict",
     "candidate_table",
     "check_claim",
+    "claim_labels",
     "duty_avoidance",
     "is_group_code",
     "month_figures",
@@ -45,16 +56,19 @@ __all__ = [
     "revision_table",
     "scorecard",
     "share_verdict",
+    "single_definition_matches",
     "two_way_ranking",
     "verdict",
     "wide_flows",
     "yoy_table",
 ]
 
-REPRODUCED = "reproduced"
+EXACT = "exact"
 CLOSE = "close"
 NOT_REPRODUCED = "not reproduced"
-VERDICT_ORDER = (REPRODUCED, CLOSE, NOT_REPRODUCED)
+VERDICT_ORDER = (EXACT, CLOSE, NOT_REPRODUCED)
+#: Input roundings of growth rates tried only after seeing the data: shown, never counted.
+POST_HOC_ROUNDING = ("rounded to $0.1bn",)
 
 
 class FactCheckError(TradelibError):
@@ -120,9 +134,9 @@ class Verdict:
 def verdict(
     figure: float, claim_value: float, precision: float, tolerance: float, unit: str = ""
 ) -> Verdict:
-    """Compare ``figure`` with ``claim_value``: reproduced / close / not reproduced.
+    """Compare ``figure`` with ``claim_value``: exact / close / not reproduced.
 
-    Reproduced when ``|figure - claim| <= precision / 2`` (the figure rounds to the claim);
+    Exact when ``|figure - claim| <= precision / 2`` (the figure rounds to the claim);
     close when within ``tolerance``; otherwise not reproduced. A missing figure is not
     reproduced ("no data").
     """
@@ -137,7 +151,7 @@ def verdict(
     eps = 1e-9 * max(1.0, abs(claim_value))
     u = f" {unit}" if unit else ""
     if abs(diff) <= precision / 2 + eps:
-        return Verdict(REPRODUCED, diff, f"rounds to the claim at its precision ({precision:g}{u})")
+        return Verdict(EXACT, diff, f"rounds to the claim at its precision ({precision:g}{u})")
     if abs(diff) <= tolerance + eps:
         return Verdict(
             CLOSE, diff, f"off by {diff:+.2f}{u}, within the tolerance of {tolerance:g}{u}"
@@ -148,7 +162,7 @@ def verdict(
 
 
 def best_verdict(labels: Iterable[str]) -> str:
-    """The most favourable verdict among ``labels`` (reproduced > close > not reproduced)."""
+    """The most favourable verdict among ``labels`` (exact > close > not reproduced)."""
     labels = list(labels)
     for v in VERDICT_ORDER:
         if v in labels:
@@ -421,7 +435,8 @@ def duty_avoidance(
 
     ``duties`` is ``tradelib.load_duties`` output for one partner (``date, duties_usd,
     imports_cons_usd, effective_rate`` as a fraction). The increase in the effective rate
-    over ``baseline_year``'s average (duties / imports over the whole year) is compared with
+    over ``baseline_year``'s rate (summed duties / summed imports over the whole year,
+    :func:`tradelib.analysis.events.effective_rate_annual`) is compared with
     the headline rate: ``avoided_share = 1 - increase / headline`` is the part of the
     headline tariff that did not show up in duties actually assessed (USMCA claims,
     exemptions, pauses, substitution). Returns ``effective_rate_pct, increase_pp,
@@ -430,13 +445,14 @@ def duty_avoidance(
     if headline_pct <= 0:
         raise FactCheckError(f"duty_avoidance: headline rate must be positive, got {headline_pct}.")
     d = duties.sort_values("date").set_index("date")
-    base = d.loc[d.index.year == baseline_year]
-    if len(base) < 12:
+    annual = effective_rate_annual(duties)
+    if baseline_year not in annual.index:
+        n = int((d.index.year == baseline_year).sum())
         raise FactCheckError(
-            f"duty_avoidance: baseline year {baseline_year} has {len(base)} "
+            f"duty_avoidance: baseline year {baseline_year} has {n} "
             "months of duties; choose a complete year."
         )
-    base_rate = 100.0 * base["duties_usd"].sum() / base["imports_cons_usd"].sum()
+    base_rate = float(annual.loc[baseline_year])
     w = d.loc[pd.Timestamp(start) : (pd.Timestamp(end) if end is not None else None)]
     rate = 100.0 * w["duties_usd"] / w["imports_cons_usd"]
     out = pd.DataFrame(
@@ -460,7 +476,7 @@ def duty_avoidance(
 def share_verdict(share: float, threshold: float = 0.5, band: float = 0.05) -> Verdict:
     """Verdict for a "most of ..." claim from a measured share (0-1).
 
-    Reproduced when ``share >= threshold + band``, close when within ``band`` of the threshold
+    Exact (the claim holds) when ``share >= threshold + band``, close when within ``band`` of the threshold
     (the data cannot tell "most" from "about half"), not reproduced below that. A missing share
     is not reproduced.
     """
@@ -473,7 +489,7 @@ def share_verdict(share: float, threshold: float = 0.5, band: float = 0.05) -> V
     diff = float(share) - threshold
     if diff >= band:
         return Verdict(
-            REPRODUCED, diff, f"share {share:.0%} is above {threshold:.0%} by more than {band:.0%}"
+            EXACT, diff, f"share {share:.0%} is above {threshold:.0%} by more than {band:.0%}"
         )
     if diff > -band:
         return Verdict(CLOSE, diff, f"share {share:.0%} is within {band:.0%} of {threshold:.0%}")
@@ -483,7 +499,7 @@ def share_verdict(share: float, threshold: float = 0.5, band: float = 0.05) -> V
 def rank_verdict(rankings: Mapping[str, pd.DataFrame], partner_code: str) -> Verdict:
     """Verdict for "X is the primary partner" from :func:`two_way_ranking` tables.
 
-    Reproduced when the partner ranks first in every window given; close when it ranks first
+    Exact (the claim holds) when the partner ranks first in every window given; close when it ranks first
     in at least one; otherwise not reproduced. The reason lists the rank in each window.
     """
     if not rankings:
@@ -497,7 +513,7 @@ def rank_verdict(rankings: Mapping[str, pd.DataFrame], partner_code: str) -> Ver
         f"{k}: {'not ranked' if pd.isna(v) else f'rank {int(v)}'}" for k, v in ranks.items()
     )
     if len(firsts) == len(ranks):
-        return Verdict(REPRODUCED, 0.0, f"first in every window ({detail})")
+        return Verdict(EXACT, 0.0, f"first in every window ({detail})")
     if firsts:
         return Verdict(CLOSE, float("nan"), f"first in some windows only ({detail})")
     return Verdict(NOT_REPRODUCED, float("nan"), f"not first in any window ({detail})")
@@ -514,15 +530,15 @@ def avoidance_summary(
     """One number per window for :func:`duty_avoidance`: totals, not an average of months.
 
     The window's effective rate is total duties / total imports for consumption from ``start``
-    to ``end`` (inclusive months); ``avoided_share = 1 - (rate - baseline rate) / headline``.
+    to ``end`` (inclusive months, :func:`tradelib.analysis.events.effective_rate_over`, the
+    package's one definition); ``avoided_share = 1 - (rate - baseline rate) / headline``.
     """
     monthly = duty_avoidance(
         duties, headline_pct, baseline_year=baseline_year, start=start, end=end
     )
     if monthly.empty:
         raise FactCheckError(f"avoidance_summary: no duty data between {start} and {end}.")
-    d = duties.set_index("date").sort_index().loc[monthly.index]
-    rate = 100.0 * d["duties_usd"].sum() / d["imports_cons_usd"].sum()
+    rate = effective_rate_over(duties, monthly.index.min(), monthly.index.max())
     base = float(monthly["baseline_rate_pct"].iloc[0])
     return {
         "months": float(len(monthly)),
@@ -540,7 +556,8 @@ def scorecard(checked: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     ``checked`` maps a claim key to its table. A level figure (``growth_inputs == "-"``) does
     not depend on how growth inputs are rounded, so its verdict is copied to every rounding
     option of the same definition. Candidates with no value are left out. Returns one row per
-    ``(definition, growth_inputs)``, one column per claim, and ``claims_reproduced``.
+    ``(definition, growth_inputs)``, one column per claim, ``claims_exact`` and ``post_hoc``
+    (True for rows whose growth inputs are a post-hoc rounding hypothesis).
     """
     if not checked:
         raise FactCheckError("scorecard: no checked claims given.")
@@ -565,5 +582,43 @@ def scorecard(checked: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     )
     wide = wide.reindex(columns=list(checked))
     wide.columns.name = None
-    wide["claims_reproduced"] = (wide == REPRODUCED).sum(axis=1).astype("int64")
-    return wide.sort_values("claims_reproduced", ascending=False, kind="stable")
+    wide["claims_exact"] = (wide == EXACT).sum(axis=1).astype("int64")
+    wide["post_hoc"] = [g in POST_HOC_ROUNDING for g in wide.index.get_level_values(1)]
+    return wide.sort_values(["post_hoc", "claims_exact"], ascending=[True, False], kind="stable")
+
+
+def claim_labels(checked: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each claim's honest label from :func:`check_claim` tables.
+
+    ``label`` is the best verdict among pre-specified candidates (post-hoc rounding hypotheses
+    excluded), with the closest such candidate (``figure``, ``definition``, ``growth_inputs``)
+    and how many pre-specified candidates are exact. ``post_hoc_best`` is the best verdict when
+    post-hoc hypotheses are allowed too, shown for transparency and never used as the label.
+    """
+    rows = []
+    for key, table in checked.items():
+        t = table.dropna(subset=["value"])
+        hyp = t["growth_inputs"].isin(list(POST_HOC_ROUNDING))
+        pre = t.loc[~hyp]
+        if pre.empty:
+            raise FactCheckError(f"claim_labels: claim {key!r} has no pre-specified candidate.")
+        best = pre.iloc[0]  # check_claim sorts closest first
+        rows.append({
+            "claim": key,
+            "label": best_verdict(pre["verdict"]),
+            "figure": float(best["value"]),
+            "difference": float(best["difference"]),
+            "definition": best["definition"],
+            "growth_inputs": best["growth_inputs"],
+            "n_exact": int((pre["verdict"] == EXACT).sum()),
+            "n_candidates": len(pre),
+            "post_hoc_best": best_verdict(t.loc[hyp, "verdict"]) if hyp.any() else pd.NA,
+        })
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def single_definition_matches(card: pd.DataFrame, claims: Sequence[str]) -> pd.DataFrame:
+    """Pre-specified definitions (rows of :func:`scorecard`) under which every claim in
+    ``claims`` is exact; empty when no single definition reproduces them all."""
+    pre = card.loc[~card["post_hoc"]]
+    return pre.loc[(pre[list(claims)] == EXACT).all(axis=1)]

@@ -20,6 +20,7 @@ The module works on monthly ``pd.Series`` indexed by month-start dates (as retur
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -49,17 +50,33 @@ __all__ = [
     "Scenario",
     "Split",
     "annual_totals",
+    "ar_seasonal_difference_forecast",
+    "ar_seasonal_difference_forecaster",
     "backtest",
+    "calendar_year_backtest",
+    "combine_forecasts",
     "difference_backtest",
+    "drift_forecast",
+    "drift_forecaster",
+    "empirical_interval",
     "ets_forecaster",
+    "ets_grid_forecast",
+    "ets_grid_forecaster",
     "exports_needed",
     "extend_annual",
+    "extra_exports_for",
     "forecast_ets",
     "forecast_sarimax",
     "future_index",
+    "hw_additive_filter",
+    "import_response",
+    "log_linear_slope",
     "mae",
     "mase",
     "mase_scale",
+    "mean_forecaster",
+    "paired_backtest",
+    "params_on_bounds",
     "path_quantiles",
     "period_interval",
     "rmse",
@@ -68,13 +85,19 @@ __all__ = [
     "scenario_path",
     "scenario_paths",
     "score_backtest",
+    "score_totals",
     "seasonal_naive",
     "seasonal_naive_forecaster",
+    "sequential_coverage",
     "simulate_paired_ets",
     "simulate_paths",
     "smape",
+    "tariff_import_change",
     "tariff_semi_elasticity",
     "trend_growth",
+    "window_totals",
+    "year_ahead_window",
+    "year_total_forecast",
 ]
 
 Forecaster = Callable[[pd.Series, int], "pd.Series | np.ndarray | Sequence[float]"]
@@ -107,8 +130,8 @@ def _check_monthly(series: pd.Series, name: str = "series", allow_nan: bool = Fa
     idx = series.index
     if not (idx.day == 1).all() or not idx.is_monotonic_increasing:
         raise ForecastError(f"{name}: dates must be increasing month starts (day 1).")
-    expected = pd.date_range(idx[0], periods=len(idx), freq="MS")
-    if not idx.equals(expected):
+    ym = np.asarray(idx.year, dtype="int64") * 12 + np.asarray(idx.month, dtype="int64")
+    if len(ym) > 1 and not (np.diff(ym) == 1).all():
         raise ForecastError(
             f"{name}: the months are not consecutive (gap or duplicate between {idx[0]:%Y-%m} "
             f"and {idx[-1]:%Y-%m}). Reindex to every month and decide how to treat the gap."
@@ -120,6 +143,7 @@ def _check_monthly(series: pd.Series, name: str = "series", allow_nan: bool = Fa
             f"{name}: {len(bad)} missing value(s), first at {bad[0]:%Y-%m}. Trim the series to "
             "published months (e.g. series.loc[:last_published]) before forecasting."
         )
+    expected = idx if idx.freq == "MS" else pd.DatetimeIndex(idx.to_numpy(), freq="MS")
     out = pd.Series(values.to_numpy(), index=expected, name=series.name)
     return out
 
@@ -128,7 +152,14 @@ def future_index(last: pd.Timestamp | str, horizon: int) -> pd.DatetimeIndex:
     """The ``horizon`` month starts that follow month ``last``."""
     if horizon < 1:
         raise ForecastError(f"horizon must be at least 1 month, got {horizon}.")
-    start = pd.Timestamp(last).to_period("M").to_timestamp() + pd.DateOffset(months=1)
+    t = pd.Timestamp(last)
+    return _future_index(t.year, t.month, int(horizon))
+
+
+@functools.lru_cache(maxsize=4096)
+def _future_index(year: int, month: int, horizon: int) -> pd.DatetimeIndex:
+    """Cached :func:`future_index` (an index is immutable, so sharing it is safe)."""
+    start = pd.Timestamp(year=year, month=month, day=1) + pd.DateOffset(months=1)
     return pd.date_range(start, periods=horizon, freq="MS")
 
 
@@ -224,7 +255,8 @@ def backtest(
     )
     rows: list[pd.DataFrame] = []
     for split in splits:
-        train_values = y.loc[split.train]
+        lo = y.index.get_loc(split.train[0])
+        train_values = y.iloc[lo : lo + len(split.train)]  # a slice keeps the monthly freq
         try:
             scale = mase_scale(train_values, m=m)
         except ForecastError:  # too short or constant: MASE undefined for this origin
@@ -898,14 +930,17 @@ def annual_totals(monthly: pd.DataFrame, complete_only: bool = True) -> pd.DataF
 
 
 def trend_growth(annual: pd.Series, years: int = 10) -> float:
-    """Compound annual growth rate over the last ``years`` years of an annual series."""
+    """Trend growth a year over the last ``years`` values of an annual series: ``exp(b) - 1``
+    with ``b`` the slope of the log-linear trend, the package's one trend definition
+    (:func:`tradelib.analysis.transform.log_trend_growth`; not an endpoint growth rate, which
+    hinges on two single years)."""
     s = annual.dropna()
-    if len(s) < years + 1:
-        raise ForecastError(f"trend_growth needs {years + 1} annual values, got {len(s)}.")
-    first, last = float(s.iloc[-years - 1]), float(s.iloc[-1])
-    if first <= 0 or last <= 0:
+    if len(s) < years or years < 2:
+        raise ForecastError(f"trend_growth needs {max(years, 2)} annual values, got {len(s)}.")
+    s = s.iloc[-years:]
+    if (s <= 0).any():
         raise ForecastError("trend_growth needs positive values (use exports or imports).")
-    return (last / first) ** (1.0 / years) - 1.0
+    return math.expm1(log_linear_slope(s))
 
 
 def extend_annual(annual: pd.DataFrame, to_year: int, growth: Mapping[str, float]) -> pd.DataFrame:
@@ -989,3 +1024,490 @@ def exports_needed(
         share_of_current_exports=extra / current_exports,
         extra_growth_pp=growth_pp,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Well-conditioned forecasters (closed form or a fixed grid: no numerical optimiser)
+# --------------------------------------------------------------------------------------------
+#
+# Maximum-likelihood SARIMA and ETS fits of the partner series sit on the edge of their
+# parameter space (ETS smoothing level 0.9999 with a frozen seasonal pattern; a seasonal MA
+# coefficient near -1), where the likelihood is flat and different BLAS kernels lead the
+# optimiser to different optima. The forecasters below avoid the optimiser altogether: their
+# estimates are least-squares solutions or the best of a few fixed candidates, identical to
+# rounding error on every machine.
+
+
+def _log_positive(train: pd.Series, name: str) -> pd.Series:
+    """Validated log of a positive monthly series."""
+    y = _check_monthly(train, name)
+    if (y <= 0).any():
+        raise ForecastError(f"{name}: needs positive values (exports or imports, not a balance).")
+    return np.log(y)
+
+
+def _complete_year_totals(y: pd.Series) -> pd.Series:
+    """Calendar-year sums of a gap-free monthly series, complete years only (fast path)."""
+    idx = y.index
+    first = 0 if idx[0].month == 1 else 13 - idx[0].month
+    n_years = (len(y) - first) // 12
+    v = y.to_numpy()[first : first + 12 * n_years].reshape(n_years, 12).sum(axis=1)
+    return pd.Series(v, index=np.arange(n_years) + idx[first].year if n_years else [])
+
+
+def log_linear_slope(annual: pd.Series) -> float:
+    """Slope ``b`` of OLS ``log(y) = a + b * year``: the point estimate of
+    :func:`tradelib.analysis.transform.log_trend_growth` (growth = ``exp(b) - 1``), without its
+    standard errors, for use inside backtest loops (tested equal to it)."""
+    t = np.asarray(annual.index, dtype="float64")
+    v = np.asarray(annual, dtype="float64")
+    if v.size < 2 or (v <= 0).any():
+        raise ForecastError("log_linear_slope: needs at least 2 positive values.")
+    t = t - t.mean()
+    lv = np.log(v)
+    return float(np.dot(t, lv - lv.mean()) / np.dot(t, t))
+
+
+def drift_forecast(train: pd.Series, horizon: int, *, years: int = 10, min_years: int = 5,
+                   m: int = 12) -> pd.Series:
+    """Seasonal naive with drift: each month repeats the same month a year (or two) earlier,
+    grown at the log-linear trend growth of the last ``years`` complete calendar years.
+
+    The growth is the slope of an OLS fit of log annual totals on time, the estimator of
+    :func:`tradelib.analysis.transform.log_trend_growth` (the package's one trend definition),
+    over the complete calendar years in ``train`` (at most ``years``, at least ``min_years``).
+    """
+    y = _check_monthly(train, "drift_forecast train")
+    annual = _complete_year_totals(y).iloc[-years:]
+    if len(annual) < min_years:
+        raise ForecastError(
+            f"drift_forecast: {len(annual)} complete calendar years in the training data; "
+            f"need at least {min_years}."
+        )
+    b = log_linear_slope(annual)
+    last = y.to_numpy()[-m:]
+    h = np.arange(1, horizon + 1)
+    k = np.ceil(h / m)  # seasons back to the last observed same month
+    values = last[(h - 1) % m] * np.exp(b * k)
+    return pd.Series(values, index=future_index(y.index[-1], horizon), name="drift")
+
+
+def drift_forecaster(years: int = 10) -> Forecaster:
+    """A :func:`backtest` forecaster wrapping :func:`drift_forecast`."""
+
+    def f(train: pd.Series, horizon: int) -> pd.Series:
+        return drift_forecast(train, horizon, years=years)
+
+    return f
+
+
+def ar_seasonal_difference_forecast(train: pd.Series, horizon: int, *, m: int = 12) -> pd.Series:
+    """SARIMA(1,0,0)(0,1,0)\\ :sub:`12` with drift on logs, by conditional least squares.
+
+    The 12-month log change ``d_t = log y_t - log y_{t-12}`` follows an AR(1) with a constant,
+    estimated by OLS (the estimate of ``statsmodels`` ``AutoReg(d, lags=1, trend="c")``, tested
+    equal): a closed-form, well-conditioned estimate (no optimiser). Forecasts iterate ``d`` forward and rebuild ``log y`` from the same month a
+    year earlier (observed or forecast). Raises if the AR coefficient is not inside (-1, 1).
+    """
+    ly = _log_positive(train, "ar_seasonal_difference_forecast train").to_numpy()
+    if len(ly) < m + 24:
+        raise ForecastError(f"ar_seasonal_difference_forecast: need at least {m + 24} months.")
+    d = ly[m:] - ly[:-m]
+    design = np.column_stack([np.ones(len(d) - 1), d[:-1]])
+    (c, phi), *_ = np.linalg.lstsq(design, d[1:], rcond=None)
+    c, phi = float(c), float(phi)
+    if not -1.0 < phi < 1.0:
+        raise ForecastError(
+            f"ar_seasonal_difference_forecast: AR coefficient {phi:.3f} is outside (-1, 1); the "
+            "12-month changes are not stationary over this sample."
+        )
+    path = list(ly)
+    d_prev = d[-1]
+    for _ in range(horizon):
+        d_prev = c + phi * d_prev
+        path.append(path[-m] + d_prev)
+    values = np.exp(np.asarray(path[len(ly):]))
+    return pd.Series(values, index=future_index(train.index[-1], horizon), name="SARIMA-CLS")
+
+
+def ar_seasonal_difference_forecaster() -> Forecaster:
+    """A :func:`backtest` forecaster wrapping :func:`ar_seasonal_difference_forecast`."""
+
+    def f(train: pd.Series, horizon: int) -> pd.Series:
+        return ar_seasonal_difference_forecast(train, horizon)
+
+    return f
+
+
+def hw_additive_filter(y: np.ndarray, alpha: float, gamma: float, m: int = 12
+                       ) -> tuple[np.ndarray, float, np.ndarray]:
+    """Holt–Winters additive-seasonal recursions without trend, at fixed parameters.
+
+    ``l_t = alpha (y_t - s_{t-m}) + (1 - alpha) l_{t-1}`` and
+    ``s_t = gamma (y_t - l_{t-1}) + (1 - gamma) s_{t-m}``, started from the first year (level =
+    its mean, seasonal = its deviations from the mean); the same recursions as ``statsmodels``
+    ``ExponentialSmoothing(trend=None, seasonal="add")`` with those known initial values
+    (tested). Returns the one-step errors from the second year on, the last level and the
+    last ``m`` seasonal terms (oldest first).
+    """
+    y = np.asarray(y, dtype="float64")
+    if y.size < 2 * m:
+        raise ForecastError(f"hw_additive_filter: need at least {2 * m} values, got {y.size}.")
+    level = float(y[:m].mean())
+    season = list(y[:m] - level)
+    errors = np.empty(y.size - m)
+    for i, v in enumerate(y[m:]):
+        s_old = season[i]
+        errors[i] = v - (level + s_old)
+        new_level = alpha * (v - s_old) + (1.0 - alpha) * level
+        season.append(gamma * (v - level) + (1.0 - gamma) * s_old)
+        level = new_level
+    return errors, level, np.asarray(season[-m:])
+
+
+def ets_grid_forecast(train: pd.Series, horizon: int, *,
+                      levels: Sequence[float] = (0.2, 0.5, 0.8), seasonal: float = 0.1,
+                      m: int = 12, return_choice: bool = False
+                      ) -> pd.Series | tuple[pd.Series, dict[str, float]]:
+    """ETS(A,N,A) on logs (Holt–Winters additive seasonality, no trend) with smoothing
+    parameters from a fixed grid, not an optimiser.
+
+    Each smoothing level in ``levels`` (with seasonal smoothing ``seasonal``) is run through
+    :func:`hw_additive_filter`; the one with the smallest in-sample sum of squared one-step
+    errors is kept (ties go to the first in ``levels``, so the choice is deterministic). The grid
+    stays away from the bounds 0 and 1 where the likelihood flattens out. With
+    ``return_choice`` also returns ``{"smoothing_level", "sse"}``.
+    """
+    y = _log_positive(train, "ets_grid_forecast train").to_numpy()
+    best: tuple[float, float, float, np.ndarray] | None = None
+    for a in levels:
+        err, level, season = hw_additive_filter(y, a, seasonal, m)
+        sse = float(np.dot(err, err))
+        if best is None or sse < best[1] - 1e-12 * abs(best[1]):
+            best = (a, sse, level, season)
+    assert best is not None
+    h = np.arange(horizon)
+    fcast = best[2] + best[3][h % m]
+    out = pd.Series(np.exp(fcast), index=future_index(train.index[-1], horizon), name="ETS-grid")
+    if return_choice:
+        return out, {"smoothing_level": best[0], "sse": best[1]}
+    return out
+
+
+def ets_grid_forecaster(**kwargs: Any) -> Forecaster:
+    """A :func:`backtest` forecaster wrapping :func:`ets_grid_forecast`."""
+
+    def f(train: pd.Series, horizon: int) -> pd.Series:
+        return ets_grid_forecast(train, horizon, **kwargs)
+
+    return f
+
+
+def params_on_bounds(result: Any, *, tol: float = 1e-3) -> dict[str, float]:
+    """Estimated parameters of a statsmodels ETS/SARIMAX fit that sit on (within ``tol`` of) a
+    boundary: smoothing parameters at 0 or 1, a damping factor at its bounds, or an AR/MA
+    coefficient at +/-1. Returns ``{name: value}`` (empty when the fit is interior)."""
+    names = list(getattr(result, "param_names", None) or result.model.param_names)
+    values = np.asarray(result.params, dtype="float64")
+    flagged: dict[str, float] = {}
+    bounds = getattr(getattr(result, "model", None), "bounds", None)
+    for i, (name, v) in enumerate(zip(names, values)):
+        lo_hi: tuple[float, float] | None = None
+        if name.startswith(("smoothing_",)):
+            lo_hi = (0.0, 1.0)
+        elif name.startswith("damping"):
+            lo_hi = (0.8, 0.98)
+        elif name.startswith(("ar.", "ma.")):
+            lo_hi = (-1.0, 1.0)
+        b = None
+        if isinstance(bounds, Mapping):
+            b = bounds.get(name)
+        elif bounds is not None and i < len(bounds):
+            b = bounds[i]
+        if lo_hi is not None and b is not None and b[0] is not None and b[1] is not None:
+            lo_hi = (float(b[0]), float(b[1]))
+        if lo_hi is not None and (abs(v - lo_hi[0]) < tol or abs(v - lo_hi[1]) < tol):
+            flagged[name] = float(v)
+    return flagged
+
+
+# --------------------------------------------------------------------------------------------
+# Backtests of totals: the calendar-year balance the headline reports
+# --------------------------------------------------------------------------------------------
+
+
+def year_ahead_window(origin_month: int) -> tuple[int, int]:
+    """Horizons (first, last month ahead) that cover the calendar year after an origin month.
+
+    An origin in August (month 8) forecasts next January to December at 5..16 months ahead.
+    """
+    if not 1 <= origin_month <= 12:
+        raise ForecastError(f"origin_month must be 1..12, got {origin_month}.")
+    return 13 - origin_month, 24 - origin_month
+
+
+def window_totals(results: pd.DataFrame, h_first: int, h_last: int) -> pd.DataFrame:
+    """Sum :func:`backtest` rows over horizons ``h_first..h_last`` for each model and origin.
+
+    Returns ``model, origin, start, end, actual, forecast, error`` (error = forecast - actual)
+    and ``size`` when the backtest has one (see :func:`paired_backtest`); origins whose backtest does not reach ``h_last``
+    are left out.
+    """
+    if not 1 <= h_first <= h_last:
+        raise ForecastError(f"window_totals: need 1 <= h_first <= h_last, got {h_first}, {h_last}.")
+    sub = results.loc[(results["h"] >= h_first) & (results["h"] <= h_last)]
+    g = sub.groupby(["model", "origin"], observed=True, sort=True)
+    aggs = {"start": ("date", "min"), "end": ("date", "max"), "n": ("h", "count"),
+            "actual": ("actual", "sum"), "forecast": ("forecast", "sum")}
+    if "size" in sub.columns:
+        aggs["size"] = ("size", "first")
+    out = g.agg(**aggs).reset_index()
+    out = out.loc[out["n"] == h_last - h_first + 1].drop(columns="n")
+    out["error"] = out["forecast"] - out["actual"]
+    return out.reset_index(drop=True)
+
+
+def calendar_year_backtest(results: pd.DataFrame, origin_month: int) -> pd.DataFrame:
+    """The calendar-year totals forecast from origins in ``origin_month`` (:func:`window_totals`
+    over :func:`year_ahead_window`), with a ``year`` column (the year forecast)."""
+    h1, h2 = year_ahead_window(origin_month)
+    tot = window_totals(results.loc[results["origin"].dt.month == origin_month], h1, h2)
+    tot.insert(2, "year", tot["start"].dt.year.astype("int64"))
+    return tot
+
+
+def mean_forecaster(forecasters: Sequence[Forecaster]) -> Forecaster:
+    """A forecaster returning the equal-weight mean of several forecasters' point forecasts."""
+    if not forecasters:
+        raise ForecastError("mean_forecaster: give at least one forecaster.")
+
+    def f(train: pd.Series, horizon: int) -> np.ndarray:
+        preds = []
+        for g in forecasters:
+            raw = g(train.copy(), horizon)
+            if isinstance(raw, pd.DataFrame):
+                raw = raw["mean"]
+            preds.append(np.asarray(raw, dtype="float64").ravel())
+        return np.mean(preds, axis=0)
+
+    return f
+
+
+def combine_forecasts(results: pd.DataFrame, models: Sequence[str], name: str) -> pd.DataFrame:
+    """Equal-weight mean of several models' forecasts in a :func:`backtest` table, as a new
+    model ``name`` (rows in the same layout; intervals are dropped)."""
+    sub = results.loc[results["model"].isin(list(models))]
+    if sub["model"].nunique() != len(set(models)):
+        raise ForecastError(f"combine_forecasts: models {sorted(set(models))} not all present.")
+    keys = ["origin", "date"]
+    mean = sub.groupby(keys)["forecast"].mean()
+    count = sub.groupby(keys)["forecast"].count()
+    base = sub.drop_duplicates(keys).set_index(keys)
+    out = base.assign(forecast=mean, lower=np.nan, upper=np.nan).loc[count == len(set(models))]
+    out = out.reset_index()
+    out["model"] = pd.array([name] * len(out), dtype="string")
+    out["error"] = out["forecast"] - out["actual"]
+    return out[list(results.columns)]
+
+
+def _conformal_bounds(errors: np.ndarray, level: float) -> tuple[float, float]:
+    """Lower and upper quantiles of signed errors for a central ``level`` interval."""
+    lo = float(np.quantile(errors, (1.0 - level) / 2.0))
+    hi = float(np.quantile(errors, (1.0 + level) / 2.0))
+    return lo, hi
+
+
+def empirical_interval(point: float, scale: float, scaled_errors: object,
+                       levels: Sequence[float] = (0.8, 0.95),
+                       above: float | None = None) -> dict[str, float]:
+    """Predictive median and intervals for a total from past forecast errors.
+
+    ``scaled_errors`` are past (forecast - actual) errors divided by a scale known at their
+    origin (e.g. two-way trade over the previous 12 months); ``scale`` is that quantity now.
+    The predictive distribution of the outcome is ``point - scale * e`` over the past errors
+    ``e``: its median is the headline and its quantiles the intervals (empirical, split
+    conformal with signed errors, so a model's past bias is corrected too). Returns
+    ``median``, ``point`` and ``lower_80``/``upper_80`` etc. for each level; with ``above``
+    also ``p_above``, the share of the predictive distribution above that value.
+    """
+    e = np.asarray(scaled_errors, dtype="float64").ravel()
+    e = e[np.isfinite(e)]
+    if e.size < 5:
+        raise ForecastError(f"empirical_interval: need at least 5 past errors, got {e.size}.")
+    out = {"point": float(point), "median": float(point - scale * np.median(e)),
+           "n_errors": float(e.size)}
+    for lv in levels:
+        if not 0 < lv < 1:
+            raise ForecastError(f"interval level must be in (0, 1), got {lv}.")
+        lo, hi = _conformal_bounds(e, lv)
+        tag = f"{round(100 * lv):d}"
+        out[f"lower_{tag}"] = float(point - scale * hi)
+        out[f"upper_{tag}"] = float(point - scale * lo)
+    if above is not None:
+        out["p_above"] = float(np.mean(point - scale * e > above))
+    return out
+
+
+def sequential_coverage(calibration: pd.DataFrame, targets: pd.DataFrame, *, h_last: int,
+                        levels: Sequence[float] = (0.8, 0.95),
+                        min_errors: int = 20, window: int | None = None) -> pd.DataFrame:
+    """Out-of-sample check of :func:`empirical_interval` on past targets.
+
+    ``calibration`` holds window totals of one model with ``origin, forecast, actual, size``
+    (e.g. every origin's 12-month total); ``targets`` the totals to cover (e.g. calendar years
+    from August origins) in the same layout. For each target only calibration windows that were
+    fully observed at the target's origin (``origin + h_last`` months <= target origin) are
+    used, so the check uses no information the forecaster did not have; ``window`` keeps only
+    the most recent ``window`` of them (a rolling calibration). Targets with fewer than
+    ``min_errors`` such windows are skipped. Returns per target the median, the bounds and
+    ``inside_<level>`` flags.
+    """
+    cal = calibration.assign(e=(calibration["forecast"] - calibration["actual"])
+                             / calibration["size"])
+    seen = cal["origin"] + pd.DateOffset(months=h_last)
+    rows = []
+    for _, t in targets.iterrows():
+        e = cal.loc[seen <= t["origin"]].sort_values("origin")["e"].to_numpy()
+        if window is not None:
+            e = e[-window:]
+        if e.size < min_errors:
+            continue
+        iv = empirical_interval(t["forecast"], t["size"], e, levels)
+        row = {"origin": t["origin"], "actual": t["actual"], **iv}
+        if "year" in t:
+            row["year"] = int(t["year"])
+        for lv in levels:
+            tag = f"{round(100 * lv):d}"
+            row[f"inside_{tag}"] = bool(iv[f"lower_{tag}"] <= t["actual"] <= iv[f"upper_{tag}"])
+        rows.append(row)
+    if not rows:
+        raise ForecastError(
+            f"sequential_coverage: no target has {min_errors} earlier calibration windows; "
+            "start the backtest earlier or lower min_errors."
+        )
+    return pd.DataFrame(rows)
+
+
+def paired_backtest(flows: pd.DataFrame, forecasters: Mapping[str, Forecaster], *,
+                    horizon: int, initial: str | pd.Timestamp, step: int = 1) -> pd.DataFrame:
+    """Backtest of the balance built from forecasts of exports and imports.
+
+    Each forecaster is run on exports and on imports separately (:func:`backtest`, which hands
+    it only data up to the origin); the balance forecast is their difference. Returns the
+    :func:`backtest` layout for the balance (``scale`` is the balance's MASE scale), plus
+    ``size``: two-way trade (exports + imports) over the 12 months up to the origin, known at
+    the origin, which puts errors of different years on a common footing.
+    """
+    need = {"exports", "imports"}
+    if not need <= set(flows.columns):
+        raise ForecastError(f"paired_backtest: flows needs columns {sorted(need)}.")
+    bal = flows["exports"] - flows["imports"]
+    target = backtest(bal.rename("balance"), {"_": seasonal_naive_forecaster()}, horizon=horizon,
+                      initial=initial, step=step)
+    bx = backtest(flows["exports"], forecasters, horizon=horizon, initial=initial, step=step)
+    bm = backtest(flows["imports"], forecasters, horizon=horizon, initial=initial, step=step)
+    parts = [difference_backtest(bx, bm, target, models=(k, k), name=k) for k in forecasters]
+    out = pd.concat(parts, ignore_index=True)
+    two_way = (flows["exports"] + flows["imports"]).rolling(12).sum()
+    out["size"] = two_way.reindex(out["origin"]).to_numpy()
+    return out
+
+
+def import_response(exports: pd.Series, imports: pd.Series, *, lag: int = 12,
+                    alpha: float = 0.05) -> dict[str, float]:
+    """How much imports move with exports: OLS slope of the ``lag``-month dollar change of
+    imports on that of exports, with Newey–West (HAC) standard errors, and the correlation of
+    the two changes.
+
+    The slope is the extra dollar of imports that came with an extra dollar of exports in the
+    past. It is a co-movement (common demand shocks move both), not a causal import content;
+    use it as the upper end of a range. Returns ``slope, ci_low, ci_high, corr, n``.
+    """
+    import statsmodels.api as sm
+
+    dx = (exports - exports.shift(lag)).rename("dx")
+    dm = (imports - imports.shift(lag)).rename("dm")
+    df = pd.concat([dx, dm], axis=1).dropna()
+    if len(df) < 24:
+        raise ForecastError(f"import_response: {len(df)} overlapping months; need at least 24.")
+    fit = sm.OLS(df["dm"].to_numpy(), sm.add_constant(df["dx"].to_numpy())).fit(
+        cov_type="HAC", cov_kwds={"maxlags": lag})
+    lo, hi = fit.conf_int(alpha=alpha)[1]
+    return {"slope": float(fit.params[1]), "ci_low": float(lo), "ci_high": float(hi),
+            "corr": float(np.corrcoef(df["dx"], df["dm"])[0, 1]), "n": float(len(df))}
+
+
+def extra_exports_for(deficit_now: float, deficit_baseline: float, *, reduction: float,
+                      import_content: float) -> float:
+    """Extra exports that cut the deficit to ``(1 - reduction) * deficit_now``.
+
+    ``deficit_baseline`` is the deficit expected without action in the target year (equal to
+    ``deficit_now`` for a static calculation on actuals); each extra dollar of exports pulls in
+    ``import_content`` dollars of imports, so only ``1 - import_content`` of it reduces the
+    deficit: ``extra = (deficit_baseline - target) / (1 - import_content)`` (0 when the
+    baseline already meets the target). Deficits are positive numbers.
+    """
+    if not 0.0 <= reduction <= 1.0:
+        raise ForecastError(f"reduction must be between 0 and 1, got {reduction}.")
+    if not 0.0 <= import_content < 1.0:
+        raise ForecastError(
+            f"import_content must be in [0, 1), got {import_content}: with 1 or more, extra "
+            "exports never reduce the deficit."
+        )
+    target = (1.0 - reduction) * deficit_now
+    return max(0.0, deficit_baseline - target) / (1.0 - import_content)
+
+
+def tariff_import_change(imports: float, rate_pct: float, change_pp: float,
+                         elasticity: float) -> float:
+    """Change in imports ($) when the effective tariff rate moves from ``rate_pct`` by
+    ``change_pp`` points, for a constant ``elasticity`` of imports on ``1 + rate``:
+    ``imports * (((1 + (rate + change)/100) / (1 + rate/100)) ** elasticity - 1)``."""
+    new = rate_pct + change_pp
+    if new <= -100 or rate_pct <= -100:
+        raise ForecastError("tariff rates must stay above -100 %.")
+    return float(imports) * (((1 + new / 100.0) / (1 + rate_pct / 100.0)) ** elasticity - 1.0)
+
+
+def score_totals(totals: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.DataFrame:
+    """Accuracy of forecast totals (:func:`window_totals` or :func:`calendar_year_backtest`).
+
+    Per group: ``n``, ``RMSE``, ``MAE``, ``bias`` (mean forecast - actual; positive = the
+    balance was forecast too high, i.e. a deficit forecast too small) and ``n_above`` (how many
+    forecasts were above the outcome), sorted by RMSE.
+    """
+    keys = list(by)
+    rows = []
+    for k, g in totals.groupby(keys, observed=True, sort=True):
+        e = g["error"].to_numpy(dtype="float64")
+        labels = k if isinstance(k, tuple) else (k,)
+        rows.append({**dict(zip(keys, labels)), "n": len(e), "RMSE": float(np.sqrt(np.mean(e**2))),
+                     "MAE": float(np.mean(np.abs(e))), "bias": float(np.mean(e)),
+                     "n_above": int((e > 0).sum())})
+    return pd.DataFrame(rows).set_index(keys).sort_values("RMSE")
+
+
+def year_total_forecast(flows: pd.DataFrame, forecaster: Forecaster, year: int) -> dict[str, float]:
+    """Point forecast of the calendar-year total of exports, imports and the balance.
+
+    ``forecaster`` is run on ``flows['exports']`` and ``flows['imports']`` (all months given);
+    months of ``year`` already observed are taken from the data. Returns ``point`` (the balance
+    total), ``exports``, ``imports``, ``h_first``/``h_last`` (the horizons of the forecast
+    months) and ``size`` (two-way trade over the last 12 months, as in
+    :func:`paired_backtest`).
+    """
+    last = flows.index[-1]
+    end = pd.Timestamp(f"{year}-12-01")
+    h_last = months_between(last, end)
+    if h_last < 1:
+        raise ForecastError(f"year_total_forecast: {year} is already observed.")
+    h_first = max(1, months_between(last, pd.Timestamp(f"{year}-01-01")))
+    out: dict[str, float] = {"h_first": float(h_first), "h_last": float(h_last)}
+    for k in ("exports", "imports"):
+        pred = pd.Series(np.asarray(forecaster(flows[k].copy(), h_last), dtype="float64"),
+                         index=future_index(last, h_last))
+        known = flows[k].loc[f"{year}-01-01":f"{year}-12-01"]
+        out[k] = float(pred.loc[f"{year}-01-01":].sum() + known.sum())
+    out["point"] = out["exports"] - out["imports"]
+    out["size"] = float((flows["exports"] + flows["imports"]).iloc[-12:].sum())
+    return out
