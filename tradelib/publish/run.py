@@ -368,7 +368,7 @@ def longest_first(notebooks: list[Path], durations: dict[str, float]) -> list[Pa
 
 def previous_durations(out_dir: Path) -> dict[str, float]:
     """Seconds per notebook from the ``run-summary.json`` of an earlier run (empty if none)."""
-    from tradelib.publish.site import SUMMARY_FILE
+    from tradelib.publish.book import SUMMARY_FILE
 
     path = out_dir / SUMMARY_FILE
     try:
@@ -402,7 +402,7 @@ def write_summary(
     out_dir: Path, results: list[NotebookResult], parameters: dict[str, Any], partner: str
 ) -> Path:
     """Write ``run-summary.json`` next to the executed notebooks (read by the site index)."""
-    from tradelib.publish.site import SUMMARY_FILE
+    from tradelib.publish.book import SUMMARY_FILE
 
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / SUMMARY_FILE
@@ -563,11 +563,13 @@ def main(args: argparse.Namespace) -> int:
     print(summary_table(results))
     failed = [r for r in results if r.status == "failed"]
     if not args.no_site and not args.inplace:
-        from tradelib.publish import site
+        # --- site: the Jupyter Book (issue 15) ---
+        from tradelib.publish import book
 
         site_dir = Path(args.site_dir) if args.site_dir else default_site_dir(slug)
-        pages = site.build_site(out_dir, site_dir, partner=partner)
-        print(f"site: {len(pages)} pages in {site_dir} (open {pages[0]})")
+        built = book.build_book(out_dir, site_dir, partner=partner)
+        print(f"site: {len(built.pages)} pages in {site_dir} (open {built.pages[0]})")
+        # --- end site ---
     print(f"elapsed: {time.perf_counter() - t0:.1f} s")
     if failed:
         print(
