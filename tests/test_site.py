@@ -120,7 +120,11 @@ def _executed(stem: str, title: str, question: str, alt: str, finding: bool = Tr
     for i in (10, 11, 13):
         cells[i].metadata["tags"] = ["solution"]
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
@@ -563,3 +567,44 @@ def test_book_config_is_offline_and_complete() -> None:
     bib = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
     keys = re.findall(r"^@\w+\{([^,]+),", bib, flags=re.MULTILINE)
     assert len(keys) == len(set(keys)) >= 20
+
+
+# ---------------------------------------------------------------------------------------------
+# Every figure says its source and data vintage (plot.show(fig, alt=..., source=...))
+# ---------------------------------------------------------------------------------------------
+
+
+def figures_without_source(nb: nbformat.NotebookNode) -> list[str]:
+    """``"cell N"`` for every image output whose text/plain alt text lacks "Source:"."""
+    missing = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            data = out.get("data") or {}
+            if not any(k.startswith("image/") for k in data):
+                continue
+            alt = data.get("text/plain", "")
+            alt = alt if isinstance(alt, str) else "".join(alt)
+            if "Source:" not in alt:
+                missing.append(f"cell {i}")
+    return missing
+
+
+def test_figures_without_source_are_found() -> None:
+    nb = _executed("02_trends", "02 · Trends", "How?", "Line of the balance")
+    assert figures_without_source(nb) == ["cell 3"]
+    nb = _executed("02_trends", "02 · Trends", "How?", "Line. Source: Census (vintage 2026-10)")
+    assert figures_without_source(nb) == []
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="notebook owners (issues 12-14) are adding plot.show(..., source=...) to every "
+    "figure; the integrator removes this mark once all committed notebooks carry it",
+)
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")), ids=lambda p: p.stem
+)
+def test_every_committed_figure_has_a_source_line(path: Path) -> None:
+    nb = nbformat.read(str(path), as_version=4)
+    missing = figures_without_source(nb)
+    assert missing == [], f"{path.name}: figures without 'Source:' in their alt text: {missing}"
