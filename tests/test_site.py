@@ -608,3 +608,21 @@ def test_every_committed_figure_has_a_source_line(path: Path) -> None:
     nb = nbformat.read(str(path), as_version=4)
     missing = figures_without_source(nb)
     assert missing == [], f"{path.name}: figures without 'Source:' in their alt text: {missing}"
+
+
+def test_replacing_a_site_keeps_other_editions(tmp_path: Path) -> None:
+    site_dir = tmp_path / "site"
+    (site_dir / "canada").mkdir(parents=True)
+    (site_dir / book.SITE_MARKER).write_text("x", encoding="utf-8")
+    (site_dir / "old.html").write_text("old", encoding="utf-8")
+    (site_dir / "canada" / book.SITE_MARKER).write_text("x", encoding="utf-8")
+    (site_dir / "canada" / "index.html").write_text("canada", encoding="utf-8")
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "index.html").write_text("mexico", encoding="utf-8")
+    (new / book.SITE_MARKER).write_text("x", encoding="utf-8")
+    book._replace_site(new, site_dir)
+    assert (site_dir / "index.html").read_text(encoding="utf-8") == "mexico"
+    assert not (site_dir / "old.html").exists()  # a page of the previous build is gone
+    assert (site_dir / "canada" / "index.html").read_text(encoding="utf-8") == "canada"
+    assert not new.exists() and not (tmp_path / ".site.old").exists()

@@ -568,7 +568,10 @@ def main(args: argparse.Namespace) -> int:
 
         site_dir = Path(args.site_dir) if args.site_dir else default_site_dir(slug)
         built = book.build_book(out_dir, site_dir, partner=partner)
-        print(f"site: {len(built.pages)} pages in {site_dir} (open {built.pages[0]})")
+        print(
+            f"site: {len(built.pages)} pages in {site_dir}, built in {built.seconds:.1f} s "
+            f"(open {built.pages[0]})"
+        )
         # --- end site ---
     print(f"elapsed: {time.perf_counter() - t0:.1f} s")
     if failed:
