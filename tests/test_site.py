@@ -626,3 +626,20 @@ def test_replacing_a_site_keeps_other_editions(tmp_path: Path) -> None:
     assert not (site_dir / "old.html").exists()  # a page of the previous build is gone
     assert (site_dir / "canada" / "index.html").read_text(encoding="utf-8") == "canada"
     assert not new.exists() and not (tmp_path / ".site.old").exists()
+
+
+def test_skip_iri_grammars_keeps_notebook_validation() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tradelib.publish.book import skip_iri_grammars; skip_iri_grammars(); "
+        "import nbformat; from nbformat.v4 import new_notebook, new_code_cell; "
+        "assert sys.modules['rfc3987_syntax'] is None; "
+        "nbformat.validate(new_notebook(cells=[new_code_cell('x = 1')])); "
+        "bad = new_notebook(); bad['cells'] = [{'cell_type': 'code'}]\n"
+        "try:\n    nbformat.validate(bad)\nexcept nbformat.ValidationError:\n    print('caught')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "caught"  # validation still rejects a broken notebook

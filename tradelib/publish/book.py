@@ -57,6 +57,19 @@ ALLOW_NO_FINDINGS_ENV = "TRADELIB_ALLOW_NO_FINDINGS"
 PAGES = ("index", "findings", "exercises", "provenance", "references")
 
 
+def skip_iri_grammars() -> None:
+    """Make this process's ``jsonschema`` skip its optional IRI format checker.
+
+    jsonschema (imported by nbformat, papermill and jupyter-book) loads ``rfc3987_syntax`` when it
+    is installed, which compiles 38 lark grammars on import: seconds in every process that reads
+    a notebook, the slowest step of a warm run on a small machine. Nothing in tradelib's pipeline
+    validates IRIs (the notebook schema has no such format), so tradelib's own commands (``run``,
+    ``site``) call this before importing nbformat. No effect once jsonschema is imported.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 class BookError(TradelibError):
     """The book cannot be built (no notebooks, no findings, a Sphinx error, a remote load)."""
 
@@ -686,6 +699,7 @@ def stage_book(
     allow_no_findings: bool | None = None,
 ) -> list[str]:
     """Write the book's source folder; returns the page names in reading order."""
+    skip_iri_grammars()
     import nbformat
     import yaml
 
@@ -795,8 +809,7 @@ def run_jupyter_book(staging: Path, output: Path) -> tuple[int, str]:
     cmd = [
         sys.executable,
         "-c",
-        # jsonschema's optional IRI checker (rfc3987_syntax) compiles 38 grammars on import, the
-        # slowest part of starting jupyter-book; the book's config needs no IRI format checks.
+        # see skip_iri_grammars: jupyter-book's config validation needs no IRI format checks
         (
             "import sys; sys.modules['rfc3987_syntax'] = None; "
             "from jupyter_book.cli.main import main; sys.exit(main())"

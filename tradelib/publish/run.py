@@ -518,6 +518,9 @@ def _prepare_data(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the pipeline; exit code 1 when a notebook failed."""
+    from tradelib.publish.book import skip_iri_grammars  # issue 15: seconds per process
+
+    skip_iri_grammars()
     inplace_error = TradelibError(
         "--inplace refreshes the committed notebooks with their own parameters; it cannot be "
         "combined with --partner/--start/--end/--vintage (drop --inplace to write copies)"

@@ -428,6 +428,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Build the site and print where it is."""
+    from tradelib.publish.book import skip_iri_grammars
+
+    skip_iri_grammars()
     from tradelib.publish import run
 
     slug = run.partner_slug(args.partner)
