@@ -206,6 +206,9 @@ def test_end_to_end_with_papermill(
 ) -> None:
     """Two real executions: parameters injected, failure located, summary and site written."""
     monkeypatch.setenv("TRADELIB_ALLOW_NO_FINDINGS", "1")  # these notebooks record no finding
+    from tradelib.publish import book
+
+    monkeypatch.setattr(book, "default_cache_dir", lambda d: tmp_path / "book-cache")
     nb_dir = tmp_path / "notebooks"
     ok = _nb(
         "from tradelib import report\n\n"

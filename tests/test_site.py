@@ -360,7 +360,7 @@ def test_provenance_renders_any_summary_fields() -> None:
     assert "- **environment**:" in page and "  - **python**: 3.11.7" in page
     assert "    - **pandas**: 3.0.0" in page
     assert "| notebook | status | seconds | message |" in page
-    assert "| 05_check.ipynb | skipped | 0.0 | specific |" in page
+    assert "| 05_check.ipynb | skipped | 0 | specific |" in page
     assert "No run summary was found" in book.provenance_page([], {}, "Mexico")
 
 
@@ -507,12 +507,36 @@ def test_site_command(
     from tradelib import cli
 
     monkeypatch.setattr(site, "find_browser", lambda: None)  # raw-HTML audit keeps this fast
+    monkeypatch.setattr(book, "default_cache_dir", lambda d: tmp_path / "cache")
     executed = _executed_dir(tmp_path)
     out = tmp_path / "site2"
     argv = ["site", "--executed", str(executed), "--out", str(out), "--check"]
     assert cli.main(argv) == 0
     assert "every page checked as raw HTML" in capsys.readouterr().out
     assert (out / "notebooks" / "01_data.html").is_file()
+    assert (tmp_path / "cache" / "out" / "_build" / "html" / "index.html").is_file()
+    assert cli.main(argv) == 0  # again, incrementally from the cache
+    assert (out / "notebooks" / "01_data.html").is_file()
+
+
+def test_restaging_unchanged_results_keeps_files(tmp_path: Path) -> None:
+    """Re-executed notebooks differ only in timings: the staged copies stay byte-identical
+    (and keep their mtimes), so Sphinx's incremental build skips them."""
+    executed = _executed_dir(tmp_path)
+    manifest = _manifest(tmp_path / "MANIFEST.csv")
+    staging = tmp_path / "staging"
+    book.stage_book(executed, staging, manifest=manifest)
+    staged = staging / "notebooks" / "01_data.ipynb"
+    before = (staged.read_bytes(), staged.stat().st_mtime_ns)
+    nb = nbformat.read(str(executed / "01_data.ipynb"), as_version=4)
+    nb.metadata["papermill"] = {"duration": 1.5, "start_time": "2026-11-30T01:00:00"}
+    nb.cells[3].metadata["execution"] = {"iopub.status.busy": "2026-11-30T01:00:01"}
+    nbformat.write(nb, str(executed / "01_data.ipynb"))
+    (staging / "notebooks" / "99_gone.ipynb").write_text("{}", encoding="utf-8")
+    book.stage_book(executed, staging, manifest=manifest)
+    assert (staged.read_bytes(), staged.stat().st_mtime_ns) == before
+    assert "papermill" not in staged.read_text(encoding="utf-8")
+    assert not (staging / "notebooks" / "99_gone.ipynb").exists()  # stale copy removed
 
 
 # ---------------------------------------------------------------------------------------------

@@ -239,10 +239,16 @@ def _is_solution(cell: Any) -> bool:
     return SOLUTION_TAG in _tags(cell)
 
 
-def _md(source: str) -> Any:
+def _md(source: str, number: int) -> Any:
+    """Inserted Markdown cell ``number`` with a fixed id (re-staging gives identical files)."""
     from nbformat.v4 import new_markdown_cell
 
-    return new_markdown_cell(source)
+    return new_markdown_cell(source, id=f"tradelib-book-{number}")
+
+
+VOLATILE = ("execution", "papermill")
+"""Metadata that changes on every execution (timings); dropped from the book's copies so an
+unchanged result gives an unchanged file and an incremental build skips it."""
 
 
 _DISPLAY_MATH = re.compile(r"^([ \t]*\$\$)(.+?)(\$\$)[ \t]*$", flags=re.MULTILINE | re.DOTALL)
@@ -296,13 +302,20 @@ def book_notebook(nb: Any, stem: str) -> BookNotebook:
     open_solution: str | None = None  # label of the exercise whose solution cells are open
     equation = 1
 
+    def md(source: str) -> Any:
+        return _md(source, len(cells))
+
     def close_solution() -> None:
         nonlocal open_solution
         if open_solution is not None:
-            cells.append(_md("```{solution-end}\n```"))
+            cells.append(md("```{solution-end}\n```"))
             open_solution = None
 
+    for key in VOLATILE:
+        out.metadata.pop(key, None)
     for index, cell in enumerate(out.cells):
+        for key in VOLATILE:
+            cell.get("metadata", {}).pop(key, None)
         tags = _tags(cell)
         if INJECTED_TAG in tags and REMOVE_TAG not in tags:
             cell.setdefault("metadata", {})["tags"] = [*tags, REMOVE_TAG]
@@ -310,12 +323,12 @@ def book_notebook(nb: Any, stem: str) -> BookNotebook:
             cell.source, equation = number_equations(offline_badges(cell.source), stem, equation)
         if index in recorded:
             close_solution()
-            cells.append(_md(f"({finding_label(stem, recorded[index])})="))
+            cells.append(md(f"({finding_label(stem, recorded[index])})="))
         if seen_heading and _is_solution(cell):
             if open_solution is None and exercises and not exercises[-1].solved:
                 exercises[-1].solved = True
                 open_solution = exercises[-1].label
-                cells.append(_md(f"```{{solution-start}} {open_solution}\n:class: dropdown\n```"))
+                cells.append(md(f"```{{solution-start}} {open_solution}\n:class: dropdown\n```"))
                 if cell.cell_type == "markdown":
                     cell.source = _strip_solution_lead(cell.source)
             cells.append(cell)
@@ -367,7 +380,9 @@ def _finish(stem: str, lines: list[str], exercises: list[Exercise]) -> str:
 
 
 def _cell_text(value: Any) -> str:
-    """A value as text for a Markdown table cell (pipes escaped, one line)."""
+    """A value as text for a Markdown table cell (pipes escaped, one line, floats to 2 d.p.)."""
+    if isinstance(value, float):
+        value = f"{value:.2f}".rstrip("0").rstrip(".")
     text = " ".join(str("" if value is None else value).split())
     return text.replace("|", "\\|")
 
@@ -672,7 +687,7 @@ def read_run_summary(executed_dir: Path) -> dict[str, Any]:
         ) from exc
 
 
-def _write_config(src: Path, dst: Path, partner: str) -> None:
+def _config_text(src: Path, partner: str) -> str:
     """The book's ``_config.yml`` with the repository URL and the partner filled in."""
     import yaml
 
@@ -686,7 +701,7 @@ def _write_config(src: Path, dst: Path, partner: str) -> None:
     theme["repository_branch"] = links.BRANCH
     if partner != "Mexico":
         conf["title"] = f"{conf.get('title', QUESTION)} ({partner} edition)"
-    dst.write_text(yaml.safe_dump(conf, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return yaml.safe_dump(conf, sort_keys=False, allow_unicode=True)
 
 
 def stage_book(
@@ -723,22 +738,29 @@ def stage_book(
 
         manifest = config.manifest_path()
     staging.mkdir(parents=True, exist_ok=True)
-    for item in source_dir.iterdir():
-        if item.name in ("_build", "_config.yml", "_toc.yml") or item.name.startswith("."):
+    written: set[Path] = set()
+
+    def put(path: Path, data: bytes) -> None:
+        """Write ``data`` unless the file already holds it (keeps mtimes for Sphinx)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
+        written.add(path)
+
+    for item in sorted(source_dir.rglob("*")):
+        rel = item.relative_to(source_dir)
+        if not item.is_file() or rel.parts[0] in ("_build", "_config.yml", "_toc.yml"):
             continue
-        target = staging / item.name
-        if item.is_dir():
-            shutil.copytree(item, target)
-        else:
-            shutil.copy2(item, target)
-    _write_config(source_dir / "_config.yml", staging / "_config.yml", partner)
-    (staging / "notebooks").mkdir(exist_ok=True)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        put(staging / rel, item.read_bytes())
+    put(staging / "_config.yml", _config_text(source_dir / "_config.yml", partner).encode())
     infos, findings_items, exercise_items = [], [], []
     for path in notebooks:
         nb = nbformat.read(str(path), as_version=4)
         info = notebook_info(nb, path.stem)
         tidy = book_notebook(nb, path.stem)
-        nbformat.write(tidy.nb, str(staging / "notebooks" / path.name))
+        put(staging / "notebooks" / path.name, nbformat.writes(tidy.nb).encode("utf-8"))
         infos.append(info)
         findings_items.append((info, report.read_findings(nb), limits_text(nb)))
         exercise_items.append((info, tidy.exercises))
@@ -763,7 +785,7 @@ def stage_book(
     for stem, message in skipped.items():
         pages[stem] = skipped_page(stem, partner, message)
     for name, text in pages.items():
-        (staging / f"{name}.md").write_text(text, encoding="utf-8")
+        put(staging / f"{name}.md", text.encode("utf-8"))
     chapters = (
         ["findings"]
         + [f"notebooks/{i.stem}" for i in infos]
@@ -790,7 +812,9 @@ def stage_book(
             },
         ],
     }
-    (staging / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    put(staging / "_toc.yml", yaml.safe_dump(toc, sort_keys=False).encode("utf-8"))
+    for stale in [p for p in staging.rglob("*") if p.is_file() and p not in written]:
+        stale.unlink()  # e.g. the copy of a notebook that is gone
     return ["index", *chapters]
 
 
@@ -855,6 +879,17 @@ def _replace_site(new: Path, site_dir: Path) -> None:
         new.rename(site_dir)
 
 
+def default_cache_dir(site_dir: Path) -> Path:
+    """``<project>/build/book/<id of site_dir>``: staging and Sphinx's files kept between builds,
+    so a warm build re-reads only the notebooks whose results changed (``build/`` is ignored)."""
+    import hashlib
+
+    from tradelib import config
+
+    key = hashlib.sha1(str(site_dir.resolve()).encode("utf-8")).hexdigest()[:10]
+    return config.project_root() / "build" / "book" / f"{site_dir.name}-{key}"
+
+
 def build_book(
     executed_dir: str | Path,
     site_dir: str | Path,
@@ -863,12 +898,16 @@ def build_book(
     manifest: str | Path | None = None,
     source_dir: str | Path | None = None,
     allow_no_findings: bool | None = None,
+    cache_dir: str | Path | None = None,
     keep_staging: Path | None = None,
 ) -> BookResult:
     """Build the Jupyter Book of the executed notebooks in ``executed_dir`` into ``site_dir``.
 
-    Raises :class:`BookError` when there is nothing to build, Sphinx fails, or a page would load
-    something from the internet. Returns the pages (``index.html`` first) and Sphinx's warnings.
+    ``cache_dir`` keeps the staged sources and Sphinx's environment between builds (incremental:
+    ``python -m tradelib run`` and ``site`` use :func:`default_cache_dir`); without it the book is
+    built from scratch in a temporary folder. Raises :class:`BookError` when there is nothing to
+    build, Sphinx fails, or a page would load something from the internet. Returns the pages
+    (``index.html`` first) and Sphinx's warnings.
     """
     import time
 
@@ -876,8 +915,9 @@ def build_book(
     executed_dir, site_dir = Path(executed_dir), Path(site_dir)
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.build-", dir=site_dir.parent))
+    cache = Path(cache_dir) if cache_dir is not None else work / "cache"
     try:
-        staging = work / "book"
+        staging = cache / "book"
         order = stage_book(
             executed_dir,
             staging,
@@ -890,25 +930,28 @@ def build_book(
             if keep_staging.exists():
                 shutil.rmtree(keep_staging)
             shutil.copytree(staging, keep_staging)
-        code, log = run_jupyter_book(staging, work / "out")
-        html_dir = work / "out" / "_build" / "html"
+        code, log = run_jupyter_book(staging, cache / "out")
+        html_dir = cache / "out" / "_build" / "html"
+        if (code != 0 or not (html_dir / "index.html").is_file()) and cache_dir is not None:
+            shutil.rmtree(cache / "out", ignore_errors=True)  # a stale cache: build afresh
+            code, log = run_jupyter_book(staging, cache / "out")
         if code != 0 or not (html_dir / "index.html").is_file():
             tail = "\n".join(log.strip().splitlines()[-25:])
             raise BookError(f"jupyter-book could not build the site (exit {code}):\n{tail}")
         warnings = sorted(set(_WARNING.findall(log)))
-        for junk in (".buildinfo", "_sources/.buildinfo"):
-            (html_dir / junk).unlink(missing_ok=True)
         remote = remote_loads_in(html_dir)
         if remote:
             raise BookError(
                 "the built site would load from the internet: "
                 + "; ".join(f"{p}: {r}" for p, r in remote[:5])
             )
-        (html_dir / SITE_MARKER).write_text(
+        new = work / "html"
+        shutil.copytree(html_dir, new, ignore=shutil.ignore_patterns(".buildinfo", ".tl-audit-*"))
+        (new / SITE_MARKER).write_text(
             "Written by python -m tradelib; replaced as a whole by the next build.\n",
             encoding="utf-8",
         )
-        _replace_site(html_dir, site_dir)
+        _replace_site(new, site_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     pages = [site_dir / f"{name}.html" for name in order]

@@ -570,7 +570,9 @@ def main(args: argparse.Namespace) -> int:
         from tradelib.publish import book
 
         site_dir = Path(args.site_dir) if args.site_dir else default_site_dir(slug)
-        built = book.build_book(out_dir, site_dir, partner=partner)
+        built = book.build_book(
+            out_dir, site_dir, partner=partner, cache_dir=book.default_cache_dir(site_dir)
+        )
         print(
             f"site: {len(built.pages)} pages in {site_dir}, built in {built.seconds:.1f} s "
             f"(open {built.pages[0]})"

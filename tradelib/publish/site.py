@@ -157,8 +157,11 @@ def headless_dom(
     """
     target = page
     if measure:
+        import uuid
+
         text = page.read_text(encoding="utf-8")
-        target = page.with_name(f".tl-audit-{page.name}")
+        # a copy beside the page (same relative links), unique: the audit loads pages in parallel
+        target = page.with_name(f".tl-audit-{uuid.uuid4().hex[:8]}-{page.name}")
         target.write_text(text.replace("</body>", _MEASURE + "</body>", 1), encoding="utf-8")
     try:
         dom = _chromium(
@@ -181,7 +184,9 @@ def screenshot(
     """A PNG screenshot of ``page`` at ``width``, starting at element id ``anchor`` if given."""
     target = page
     if anchor:
-        target = page.with_name(f".tl-audit-{page.name}")
+        import uuid
+
+        target = page.with_name(f".tl-audit-{uuid.uuid4().hex[:8]}-{page.name}")
         script = (
             # headless screenshots ignore scrolling: hide what comes before the element instead
             "<script>window.addEventListener('load', function () {"
@@ -436,7 +441,11 @@ def main(args: argparse.Namespace) -> int:
     slug = run.partner_slug(args.partner)
     executed = Path(args.executed) if args.executed else run.default_output_dir() / slug
     out = Path(args.out) if args.out else run.default_site_dir(slug)
-    built = build_site(executed, out, partner=run.display_partner(args.partner))
+    from tradelib.publish.book import default_cache_dir
+
+    built = build_book(
+        executed, out, partner=run.display_partner(args.partner), cache_dir=default_cache_dir(out)
+    )
     print(
         f"site: {len(built.pages)} pages written to {out} in {built.seconds:.1f} s "
         f"(open {built.pages[0]})"
