@@ -417,6 +417,7 @@ def test_book_findings_exercises_provenance_pages(built: book.BookResult) -> Non
     exercises = _page(built, "exercises.html")
     assert 'href="notebooks/02_trends.html#ex-02-trends-1"' in exercises
     assert 'href="notebooks/01_data.html#ex-01-data-2"' in exercises  # bold-paragraph exercise
+    assert "Exercise 2.1." in _text(exercises)  # numbered as on the notebook's page
     assert "answer = 42" not in _text(exercises)
     provenance = _page(built, "provenance.html")
     assert "2025-04, 2026-10" in provenance and "fred-DEXMXUS" in provenance

@@ -480,10 +480,11 @@ def intro_page(
 
 
 def limits_text(nb: Any) -> str:
-    """What a notebook says it cannot tell: the first paragraph of its section on limits.
+    """What a notebook says it cannot tell, from its section on limits.
 
-    The section is the first Markdown heading containing "cannot", "limit" or "caveat"; its
-    text is the rest of that cell, or the first Markdown output (computed prose) after it.
+    The section is the first Markdown heading containing "cannot", "limit" or "caveat"; the
+    text is its first paragraph that says "cannot" (else its first paragraph), or, when the
+    heading stands alone, the first Markdown output (computed prose) after it.
     """
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown":
@@ -493,10 +494,12 @@ def limits_text(nb: Any) -> str:
             if re.match(r"^\s{0,3}#{1,6}\s", ln) and re.search(
                 r"cannot|limit|caveat", ln, flags=re.IGNORECASE
             ):
-                rest = "\n".join(lines[j + 1 :]).strip()
-                para = re.split(r"\n\s*\n|\n\s{0,3}#", rest)[0].strip() if rest else ""
-                if para:
-                    return para
+                rest = "\n".join(lines[j + 1 :])
+                rest = re.split(r"\n\s{0,3}#{1,6}\s", "\n" + rest)[0]
+                paras = [p.strip() for p in re.split(r"\n\s*\n", rest) if p.strip()]
+                saying = [p for p in paras if re.search(r"\bcannot\b|\bcan't\b|\bnot\b", p)]
+                if paras:
+                    return (saying or paras)[0]
                 for later in nb.cells[i + 1 : i + 4]:
                     for o in later.get("outputs", []):
                         text = (o.get("data") or {}).get("text/markdown")
@@ -565,13 +568,14 @@ def exercises_page(per_notebook: list[tuple[NotebookInfo, list[Exercise]]]) -> s
         ),
         "",
     ]
-    for info, exercises in per_notebook:
+    for chapter, (info, exercises) in enumerate(per_notebook, start=1):
         if not exercises:
             continue
         lines += [f"## [{info.title}](notebooks/{info.stem}.ipynb)", ""]
         for ex in exercises:
+            # numbered as in the notebook's page (chapter = the notebook's place in the book)
             lines += [
-                f"**Exercise {ex.number}.** {{ref}}`Go to the exercise <{ex.label}>`",
+                f"**Exercise {chapter}.{ex.number}.** {{ref}}`Go to the exercise <{ex.label}>`",
                 "",
                 *[f"> {ln}" if ln.strip() else ">" for ln in ex.text.splitlines()],
                 "",
