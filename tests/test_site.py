@@ -406,7 +406,11 @@ def test_book_notebook_page(built: book.BookResult) -> None:
     assert not re.search(r'<span class="math[^>]*>[^<]*bn', page)
     assert 'alt="Line. Source: Census"' in page
     assert "mathjax/tex-chtml.js" in page and "cdn.jsdelivr" not in page
-    assert "launch-buttons" in page or "mybinder.org/v2/gh/tradelib/tradelib" in page
+    assert "mybinder.org/v2/gh/tradelib/tradelib/main?urlpath=lab/tree/notebooks/02_trends" in page
+    assert "colab.research.google.com/github/tradelib/tradelib/blob/main/notebooks/02_" in page
+    assert 'href="../_sources/notebooks/02_trends.ipynb"' in page  # download the .ipynb
+    assert "theme-switch-button" in page  # light / dark
+    assert 'class="bd-sidebar-primary' in page and 'id="pst-page-navigation-heading' in page
 
 
 def test_book_findings_exercises_provenance_pages(built: book.BookResult) -> None:
