@@ -54,8 +54,6 @@ SITE_MARKER = ".tradelib-site"
 ALLOW_NO_FINDINGS_ENV = "TRADELIB_ALLOW_NO_FINDINGS"
 """Set to 1 to build a draft book whose notebooks record no finding (the page says so)."""
 
-PAGES = ("index", "findings", "exercises", "provenance", "references")
-
 
 def skip_iri_grammars() -> None:
     """Make this process's ``jsonschema`` skip its optional IRI format checker.
@@ -104,12 +102,6 @@ def sentences(text: str) -> list[str]:
         start = m.end()
     rest = text[start:].strip()
     return [*parts, rest] if rest else parts
-
-
-def first_sentence(text: str) -> str:
-    """The first sentence of ``text``."""
-    found = sentences(text)
-    return found[0] if found else ""
 
 
 _QUOTED_QUESTION = re.compile(r"[\"“][^\"”]*\?[\"”]")
@@ -973,10 +965,6 @@ _REMOTE_REF = re.compile(
 )
 _CSS_REMOTE = re.compile(
     r"(?:@import\s+(?:url\()?|url\()\s*[\"']?\s*(?:https?:)?//[^\s\"')]*", flags=re.IGNORECASE
-)
-_JS_REMOTE = re.compile(
-    r"""(?:fetch\(|\.src\s*=|importScripts\(|XMLHttpRequest[^;]*open\([^,]*,)\s*["'](?:https?:)?//""",
-    flags=re.IGNORECASE,
 )
 
 
