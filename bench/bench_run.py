@@ -152,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
             results = {"cold": run_job(workdir, args), "warm": run_job(workdir, args)}
     finally:
         if not args.keep:
+            from tradelib.publish.book import default_cache_dir
+
+            # the book's incremental-build cache for this temporary site (build/book/...)
+            shutil.rmtree(default_cache_dir(workdir / "site"), ignore_errors=True)
             shutil.rmtree(workdir, ignore_errors=True)
     meta = {
         "partner": args.partner,
