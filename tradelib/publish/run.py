@@ -368,7 +368,7 @@ def longest_first(notebooks: list[Path], durations: dict[str, float]) -> list[Pa
 
 def previous_durations(out_dir: Path) -> dict[str, float]:
     """Seconds per notebook from the ``run-summary.json`` of an earlier run (empty if none)."""
-    from tradelib.publish.site import SUMMARY_FILE
+    from tradelib.publish.book import SUMMARY_FILE
 
     path = out_dir / SUMMARY_FILE
     try:
@@ -402,7 +402,7 @@ def write_summary(
     out_dir: Path, results: list[NotebookResult], parameters: dict[str, Any], partner: str
 ) -> Path:
     """Write ``run-summary.json`` next to the executed notebooks (read by the site index)."""
-    from tradelib.publish.site import SUMMARY_FILE
+    from tradelib.publish.book import SUMMARY_FILE
 
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / SUMMARY_FILE
@@ -518,6 +518,9 @@ def _prepare_data(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the pipeline; exit code 1 when a notebook failed."""
+    from tradelib.publish.book import skip_iri_grammars  # issue 15: seconds per process
+
+    skip_iri_grammars()
     inplace_error = TradelibError(
         "--inplace refreshes the committed notebooks with their own parameters; it cannot be "
         "combined with --partner/--start/--end/--vintage (drop --inplace to write copies)"
@@ -563,11 +566,18 @@ def main(args: argparse.Namespace) -> int:
     print(summary_table(results))
     failed = [r for r in results if r.status == "failed"]
     if not args.no_site and not args.inplace:
-        from tradelib.publish import site
+        # --- site: the Jupyter Book (issue 15) ---
+        from tradelib.publish import book
 
         site_dir = Path(args.site_dir) if args.site_dir else default_site_dir(slug)
-        pages = site.build_site(out_dir, site_dir, partner=partner)
-        print(f"site: {len(pages)} pages in {site_dir} (open {pages[0]})")
+        built = book.build_book(
+            out_dir, site_dir, partner=partner, cache_dir=book.default_cache_dir(site_dir)
+        )
+        print(
+            f"site: {len(built.pages)} pages in {site_dir}, built in {built.seconds:.1f} s "
+            f"(open {built.pages[0]})"
+        )
+        # --- end site ---
     print(f"elapsed: {time.perf_counter() - t0:.1f} s")
     if failed:
         print(

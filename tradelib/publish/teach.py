@@ -341,11 +341,11 @@ def execution_order_problems(nb: Any) -> list[str]:
 def install_problems(nb: Any) -> list[str]:
     """The notebook must install tradelib where it is missing (Colab) before first importing it.
 
-    Expected: a code cell with ``tradelib.publish.site.colab_install_cell()`` (``%pip install "tradelib @
+    Expected: a code cell with ``tradelib.publish.links.colab_install_cell()`` (``%pip install "tradelib @
     git+<REPO_URL>"`` inside ``try: import tradelib / except ImportError``), at or before the first
     cell that imports tradelib.
     """
-    from tradelib.publish.site import pip_install_spec
+    from tradelib.publish.links import pip_install_spec
 
     spec = pip_install_spec()
     code = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
@@ -359,7 +359,7 @@ def install_problems(nb: Any) -> list[str]:
         return [
             (
                 f'no install cell for Colab (%pip install "{spec}" inside try/except '
-                "ImportError; see tradelib.publish.site.colab_install_cell())"
+                "ImportError; see tradelib.publish.links.colab_install_cell())"
             )
         ]
     if imports and install[0] > imports[0]:
@@ -370,7 +370,7 @@ def install_problems(nb: Any) -> list[str]:
 
 def check_structure(nb: Any, notebook_path: str | Path) -> list[str]:
     """Every way ``nb`` departs from the notebook conventions (empty list = conforms)."""
-    from tradelib.publish.site import binder_url, colab_url
+    from tradelib.publish.links import binder_url, colab_url
 
     problems: list[str] = []
     cells = nb.cells
@@ -386,7 +386,7 @@ def check_structure(nb: Any, notebook_path: str | Path) -> list[str]:
             if url not in first:
                 problems.append(
                     f"the title cell lacks the launch badge link {url} "
-                    "(insert tradelib.publish.site.badges_markdown(path))"
+                    "(insert tradelib.publish.links.badges_markdown(path))"
                 )
         for word in ("Question", "Prerequisites", "Outcomes"):
             if not re.search(rf"\b{word}\b", first):
