@@ -241,3 +241,21 @@ def test_compare_collected_flags_months_off_by_more_than_threshold():
     out = S.compare_collected(engine, duties, baseline_pct=0.25)
     assert out["gap_pp"].round(6).tolist() == [-0.25, 1.75]
     assert out["off"].tolist() == [False, True]
+
+
+def test_totals_match_aggregate_and_portions_add_up(sched, lists, metal):
+    trade = pd.DataFrame({"date": pd.to_datetime(["2025-05-01"] * 2), "hts10": [PLAIN, FRIDGE],
+                          "imports_cons_usd": [100.0, 300.0],
+                          "usmca_claimed_usd": [50.0, 300.0]})
+    agg = S.aggregate(S.apply_schedule(trade, sched, lists=lists, metal_shares=metal))
+    per = S.apply_schedule(trade, sched, lists=lists, metal_shares=metal, by_measure=True)
+    tot = S.totals(per, trade)
+    assert tot["expected_pct"].iloc[0] == pytest.approx(agg["expected_pct"].iloc[0])
+    c = S.contributions(per, trade).set_index("measure")
+    # the blanket duty falls only on unclaimed goods; the metal duty on the claimed fridge too
+    assert c.loc["blanket", "expected_claimed_pp"] == pytest.approx(0.0)
+    assert c.loc["metal", "expected_claimed_pp"] == pytest.approx(100 * 300 * 0.20 / 400)
+    by_m = S.chapter_rates("2025-05-01", "2025-05-01", trade, sched, lists=lists,
+                           metal_shares=metal, by_measure=True)
+    ch84 = by_m.loc[by_m["hs2"] == "84"].set_index("measure")
+    assert ch84["statutory_pct"].sum() == pytest.approx(35.0)

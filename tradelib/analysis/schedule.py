@@ -61,6 +61,7 @@ __all__ = [
     "load_product_lists",
     "product_rates",
     "snapshot_rates",
+    "totals",
 ]
 
 #: The two portions of trade the engine prices: goods not claiming USMCA and goods claiming it.
@@ -483,12 +484,40 @@ def contributions(priced_by_measure: pd.DataFrame, trade: pd.DataFrame,
             t = t.assign(**{k: fn(t)})
             priced_by_measure = priced_by_measure.assign(**{k: fn(priced_by_measure)})
     den = t.groupby(keys)["imports_cons_usd"].sum()
-    num = priced_by_measure.groupby([*keys, "measure"])[
-        ["statutory_duties_usd", "expected_duties_usd"]].sum().reset_index()
+    pm = priced_by_measure.assign(
+        claimed_duties_usd=priced_by_measure["imports_cons_usd"]
+        * priced_by_measure["usmca_share"] * priced_by_measure["usmca_pct"] / 100.0)
+    num = pm.groupby([*keys, "measure"])[
+        ["statutory_duties_usd", "expected_duties_usd", "claimed_duties_usd"]].sum().reset_index()
     num = num.merge(den.rename("den").reset_index(), on=keys, how="left")
     num["statutory_pp"] = 100.0 * num["statutory_duties_usd"] / num["den"]
     num["expected_pp"] = 100.0 * num["expected_duties_usd"] / num["den"]
-    return num[[*keys, "measure", "statutory_pp", "expected_pp"]]
+    num["expected_claimed_pp"] = 100.0 * num["claimed_duties_usd"] / num["den"]
+    num["expected_unclaimed_pp"] = num["expected_pp"] - num["expected_claimed_pp"]
+    return num[[*keys, "measure", "statutory_pp", "expected_pp", "expected_unclaimed_pp",
+                "expected_claimed_pp"]]
+
+
+def totals(priced_by_measure: pd.DataFrame, trade: pd.DataFrame,
+           by: Sequence[str] = ("date",)) -> pd.DataFrame:
+    """The :func:`aggregate` table (rates as ratios of sums) built from by-measure output, so
+    one pricing run serves both: ``imports_cons_usd``, ``usmca_claimed_usd`` (when in
+    ``trade``), ``usmca_share``, ``statutory_pct`` and ``expected_pct`` per group."""
+    keys = list(by)
+    c = contributions(priced_by_measure, trade, by=keys)
+    rates = c.groupby(keys)[["statutory_pp", "expected_pp"]].sum()
+    t = trade.loc[trade["imports_cons_usd"] > 0]
+    if "hs2" in keys:
+        t = t.assign(hs2=t["hts10"].str[:2])
+    if "section" in keys:
+        t = t.assign(section=t["hts10"].str[:2].astype(int).map(E.hs_section))
+    cols = ["imports_cons_usd"] + (["usmca_claimed_usd"] if "usmca_claimed_usd" in t else [])
+    out = t.groupby(keys)[cols].sum().join(rates).fillna(
+        {"statutory_pp": 0.0, "expected_pp": 0.0})
+    out = out.rename(columns={"statutory_pp": "statutory_pct", "expected_pp": "expected_pct"})
+    if "usmca_claimed_usd" in out:
+        out["usmca_share"] = out["usmca_claimed_usd"] / out["imports_cons_usd"]
+    return out.reset_index()
 
 
 def chapter_rates(
@@ -521,17 +550,19 @@ def chapter_rates(
     rates["hs2"] = rates["hts10"].str[:2]
     for c in ("statutory_pct", "usmca_pct"):
         rates[c] = rates[c] * rates["w"]
-    g = rates.groupby(["hs2", "date"], sort=True)[["statutory_pct", "usmca_pct", "w"]].sum()
+    keys = ["hs2", "date", "measure"] if "measure" in rates else ["hs2", "date"]
+    g = rates.groupby(keys, sort=True)[["statutory_pct", "usmca_pct"]].sum()
+    wch = w.groupby(w.index.str[:2]).sum()
     for c in ("statutory_pct", "usmca_pct"):
-        g[c] = g[c] / g["w"]
-    out = g.drop(columns="w").reset_index()
+        g[c] = g[c] / g.index.get_level_values("hs2").map(wch).to_numpy()
+    out = g.reset_index()
     out["section"] = out["hs2"].astype(int).map(E.hs_section)
     if usmca_share is not None:
         s = usmca_share[["date", "hs2", "usmca_share"]]
         out = out.merge(s, on=["date", "hs2"], how="left")
         out["expected_pct"] = ((1 - out["usmca_share"]) * out["statutory_pct"]
                                + out["usmca_share"] * out["usmca_pct"])
-    return out[[c for c in ("date", "hs2", "section", "statutory_pct", "usmca_pct",
+    return out[[c for c in ("date", "hs2", "section", "measure", "statutory_pct", "usmca_pct",
                             "usmca_share", "expected_pct") if c in out]]
 
 
