@@ -259,3 +259,12 @@ def test_totals_match_aggregate_and_portions_add_up(sched, lists, metal):
                            metal_shares=metal, by_measure=True)
     ch84 = by_m.loc[by_m["hs2"] == "84"].set_index("measure")
     assert ch84["statutory_pct"].sum() == pytest.approx(35.0)
+
+
+def test_read_gaps_classifies_by_the_two_terms():
+    check = pd.DataFrame({"gap_pp": [0.5, 3.0, 5.0, 9.0, -2.0],
+                          "off": [False, True, True, True, True],
+                          "exempt_unclaimed_pp": [1.0, 4.0, 3.0, 3.0, 1.0],
+                          "vehicles_claimed_pp": [0.0, 1.0, 3.0, 3.0, 0.0]})
+    assert S.read_gaps(check).tolist() == ["within threshold", "claims", "claims + vehicles",
+                                           "unexplained", "below collected"]

@@ -60,6 +60,7 @@ __all__ = [
     "contributions",
     "load_product_lists",
     "product_rates",
+    "read_gaps",
     "snapshot_rates",
     "totals",
 ]
@@ -640,3 +641,24 @@ def compare_collected(engine_monthly: pd.DataFrame, duties: pd.DataFrame, *,
     out["off"] = out["gap_pp"].abs() > threshold_pp
     out.index.name = "date"
     return out
+
+
+def read_gaps(check: pd.DataFrame) -> pd.Series:
+    """Classify each month of a :func:`compare_collected` table that has the extra columns
+    ``exempt_unclaimed_pp`` (USMCA-exempt duties the engine charges on goods recorded as not
+    claiming USMCA) and ``vehicles_claimed_pp`` (vehicle duties on claimed goods, priced at the
+    ``us_content_share`` used).
+
+    Returns, per month: ``"within threshold"`` when not ``off``; ``"claims"`` when the gap is no
+    larger than the exempt-duty term (unrecorded claims or uncollected exempt duty can explain
+    it); ``"claims + vehicles"`` when it is no larger than both terms together; ``"below
+    collected"`` for a negative gap; ``"unexplained"`` otherwise.
+    """
+    gap = check["gap_pp"]
+    out = pd.Series("unexplained", index=check.index, dtype="object")
+    out[gap < 0] = "below collected"
+    out[(gap >= 0) & (gap <= check["exempt_unclaimed_pp"] + check["vehicles_claimed_pp"])] = \
+        "claims + vehicles"
+    out[(gap >= 0) & (gap <= check["exempt_unclaimed_pp"])] = "claims"
+    out[~check["off"]] = "within threshold"
+    return out.astype("string")
