@@ -268,3 +268,17 @@ def test_read_gaps_classifies_by_the_two_terms():
                           "vehicles_claimed_pp": [0.0, 1.0, 3.0, 3.0, 0.0]})
     assert S.read_gaps(check).tolist() == ["within threshold", "claims", "claims + vehicles",
                                            "unexplained", "below collected"]
+
+
+def test_metal_share_condition_filters_products(lists):
+    ev = E.load_events(FIX / "events" / "schedule.csv")
+    i = ev.index[ev["event_id"] == "2025-05-tiered"][0]
+    ev.loc[i, "condition"] = "metal_share>0.15 (weight rule, value share as proxy)"
+    sched = S.build_schedule(ev)
+    shares = pd.DataFrame({"hts10": [TIER1B, PREFIX_ONLY], "steel_share": [0.1, 0.5],
+                           "aluminum_share": [0.0, 0.0], "copper_share": [0.0, 0.0],
+                           "metal_share": [0.1, 0.5]})
+    june = S.product_rates(PRODUCTS, "2025-06-01", "2025-06-01", sched, lists=lists,
+                           metal_shares=shares).set_index("hts10")
+    assert june.loc[TIER1B, "usmca_pct"] == 0.0  # 10% metal: out of scope
+    assert june.loc[PREFIX_ONLY, "usmca_pct"] == pytest.approx(50.0)

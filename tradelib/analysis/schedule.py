@@ -40,6 +40,7 @@ of the 2026 surcharge) are not modelled: compare with duties collected according
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -82,6 +83,13 @@ _SHARE_COLS = {
 }
 
 
+#: Structured condition of a row: the duty applies only to goods whose metal share (BEA value
+#: share, :func:`tradelib.data.load.load_metal_shares`) exceeds the threshold, e.g.
+#: ``"metal_share>0.15"`` for the April 2026 rule that excludes goods with at most 15% metal by
+#: weight (value share used as a proxy). Other conditions scale the duty by ``condition_share``.
+_METAL_RULE = re.compile(r"^metal_share>(0?\.\d+|1(?:\.0*)?)\b")
+
+
 class ScheduleError(ValidationError):
     """Bad input to the schedule engine (the message names what is wrong and how to fix it)."""
 
@@ -101,6 +109,7 @@ class _Segment:
     usmca: str
     yields: tuple[str, ...]
     conditional: bool
+    condition: str = ""
 
 
 def build_schedule(events: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -131,6 +140,7 @@ def build_schedule(events: pd.DataFrame | None = None) -> pd.DataFrame:
                 "usmca_treatment": str(r["usmca_treatment"]),
                 "yields": E.parse_stacking(str(r["stacking"])) or (),
                 "conditional": bool(str(r["condition"]).strip()),
+                "condition": str(r["condition"]).strip(),
             }
             out.append({**base, "start": r["start_date"], "end": seg_end,
                         "rate_pct": float(r["rate_after_pct"])})
@@ -140,7 +150,8 @@ def build_schedule(events: pd.DataFrame | None = None) -> pd.DataFrame:
                             "end": stop, "rate_pct": lapse_to})
     sched = pd.DataFrame(out, columns=["measure", "event_id", "start", "end", "rate_pct",
                                        "tiers", "product_scope", "valuation_basis",
-                                       "usmca_treatment", "yields", "conditional"])
+                                       "usmca_treatment", "yields", "conditional",
+                                       "condition"])
     sched["start"] = pd.to_datetime(sched["start"])
     sched["end"] = pd.to_datetime(sched["end"])
     return sched.sort_values(["measure", "start"], kind="stable").reset_index(drop=True)
@@ -188,7 +199,7 @@ def _segments(sched: pd.DataFrame) -> list[_Segment]:
                             None if pd.isna(r["end"]) else r["end"], float(r["rate_pct"]),
                             dict(r["tiers"]), all_goods, prefixes, lists,
                             r["valuation_basis"], r["usmca_treatment"], tuple(r["yields"]),
-                            bool(r["conditional"])))
+                            bool(r["conditional"]), str(r.get("condition", "") or "")))
     return out
 
 
@@ -255,8 +266,17 @@ def _prepare(products: pd.Series, segs: Sequence[_Segment], lists: Mapping[str, 
     for seg in segs:
         covered, rate = _match(products, seg, lists)
         covered &= rate > 0
-        base = _basis(products, seg.basis, metal) if covered.any() else np.zeros(len(products))
         scale = condition_share if seg.conditional else 1.0
+        threshold = _METAL_RULE.match(seg.condition)
+        if threshold and covered.any():
+            # a structured condition: only goods whose metal share exceeds the threshold
+            scale = 1.0
+            if metal is None:
+                raise ScheduleError(f"segment {seg.event_id}: its condition needs "
+                                    "metal_shares=tradelib.data.load.load_metal_shares().")
+            share = products.map(metal.set_index("hts10")["metal_share"]).to_numpy(float)
+            covered &= np.isnan(share) | (share > float(threshold.group(1)))
+        base = _basis(products, seg.basis, metal) if covered.any() else np.zeros(len(products))
         out.append((covered, rate * scale, base))
     return out
 
