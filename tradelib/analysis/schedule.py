@@ -240,6 +240,20 @@ def _match(products: pd.Series, seg: _Segment, lists: Mapping[str, pd.DataFrame]
     return covered, np.where(covered, rate, 0.0)
 
 
+_SHARE_CACHE: dict[tuple[int, str], pd.Series] = {}
+
+
+def _share_table(metal: pd.DataFrame, basis: str) -> pd.Series:
+    """hts10 -> share of value for a content basis (memoised per metal table and basis)."""
+    key = (id(metal), basis)
+    if key not in _SHARE_CACHE:
+        if len(_SHARE_CACHE) > 16:
+            _SHARE_CACHE.clear()
+        _SHARE_CACHE[key] = (metal.set_index("hts10")[list(_SHARE_COLS[basis])].sum(axis=1)
+                             .clip(upper=1.0))
+    return _SHARE_CACHE[key]
+
+
 def _basis(products: pd.Series, basis: str, metal: pd.DataFrame | None) -> np.ndarray:
     """Share of value a duty is charged on, per product (1 for ``full_value``)."""
     n = len(products)
@@ -251,7 +265,7 @@ def _basis(products: pd.Series, basis: str, metal: pd.DataFrame | None) -> np.nd
     if metal is None:
         raise ScheduleError(f"valuation basis {basis!r} needs metal-content shares: pass "
                             "metal_shares=tradelib.data.load.load_metal_shares().")
-    shares = metal.set_index("hts10")[list(_SHARE_COLS[basis])].sum(axis=1).clip(upper=1.0)
+    shares = _share_table(metal, basis)
     out = products.map(shares).to_numpy(dtype=float)
     out = np.where(np.isnan(out), 1.0, out)  # unknown content: charged in full (upper bound)
     own = products.str[:2].isin(_OWN_CHAPTERS[basis]).to_numpy()
