@@ -241,3 +241,44 @@ def test_compare_collected_flags_months_off_by_more_than_threshold():
     out = S.compare_collected(engine, duties, baseline_pct=0.25)
     assert out["gap_pp"].round(6).tolist() == [-0.25, 1.75]
     assert out["off"].tolist() == [False, True]
+
+
+def test_totals_match_aggregate_and_portions_add_up(sched, lists, metal):
+    trade = pd.DataFrame({"date": pd.to_datetime(["2025-05-01"] * 2), "hts10": [PLAIN, FRIDGE],
+                          "imports_cons_usd": [100.0, 300.0],
+                          "usmca_claimed_usd": [50.0, 300.0]})
+    agg = S.aggregate(S.apply_schedule(trade, sched, lists=lists, metal_shares=metal))
+    per = S.apply_schedule(trade, sched, lists=lists, metal_shares=metal, by_measure=True)
+    tot = S.totals(per, trade)
+    assert tot["expected_pct"].iloc[0] == pytest.approx(agg["expected_pct"].iloc[0])
+    c = S.contributions(per, trade).set_index("measure")
+    # the blanket duty falls only on unclaimed goods; the metal duty on the claimed fridge too
+    assert c.loc["blanket", "expected_claimed_pp"] == pytest.approx(0.0)
+    assert c.loc["metal", "expected_claimed_pp"] == pytest.approx(100 * 300 * 0.20 / 400)
+    by_m = S.chapter_rates("2025-05-01", "2025-05-01", trade, sched, lists=lists,
+                           metal_shares=metal, by_measure=True)
+    ch84 = by_m.loc[by_m["hs2"] == "84"].set_index("measure")
+    assert ch84["statutory_pct"].sum() == pytest.approx(35.0)
+
+
+def test_read_gaps_classifies_by_the_two_terms():
+    check = pd.DataFrame({"gap_pp": [0.5, 3.0, 5.0, 9.0, -2.0],
+                          "off": [False, True, True, True, True],
+                          "exempt_unclaimed_pp": [1.0, 4.0, 3.0, 3.0, 1.0],
+                          "vehicles_claimed_pp": [0.0, 1.0, 3.0, 3.0, 0.0]})
+    assert S.read_gaps(check).tolist() == ["within threshold", "claims", "claims + vehicles",
+                                           "unexplained", "below collected"]
+
+
+def test_metal_share_condition_filters_products(lists):
+    ev = E.load_events(FIX / "events" / "schedule.csv")
+    i = ev.index[ev["event_id"] == "2025-05-tiered"][0]
+    ev.loc[i, "condition"] = "metal_share>0.15 (weight rule, value share as proxy)"
+    sched = S.build_schedule(ev)
+    shares = pd.DataFrame({"hts10": [TIER1B, PREFIX_ONLY], "steel_share": [0.1, 0.5],
+                           "aluminum_share": [0.0, 0.0], "copper_share": [0.0, 0.0],
+                           "metal_share": [0.1, 0.5]})
+    june = S.product_rates(PRODUCTS, "2025-06-01", "2025-06-01", sched, lists=lists,
+                           metal_shares=shares).set_index("hts10")
+    assert june.loc[TIER1B, "usmca_pct"] == 0.0  # 10% metal: out of scope
+    assert june.loc[PREFIX_ONLY, "usmca_pct"] == pytest.approx(50.0)

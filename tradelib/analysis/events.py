@@ -619,7 +619,8 @@ def load_events(path: str | Path | None = None) -> pd.DataFrame:
     raw = read_events_csv(path)
     df = validate_events(raw, source=raw.attrs.get("path", "tariff_events.csv"))
     latest = pd.concat([df["start_date"], df["end_date"]]).max()
-    df.attrs["source"] = f"tradelib authored events table ({raw.attrs.get('path')})"
+    shown = "tradelib/resources/tariff_events.csv" if path is None else Path(path).name
+    df.attrs["source"] = f"tradelib authored events table ({shown})"
     df.attrs["vintage"] = latest.strftime("%Y-%m-%d")
     return df
 

@@ -40,6 +40,7 @@ of the 2026 surcharge) are not modelled: compare with duties collected according
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -60,7 +61,9 @@ __all__ = [
     "contributions",
     "load_product_lists",
     "product_rates",
+    "read_gaps",
     "snapshot_rates",
+    "totals",
 ]
 
 #: The two portions of trade the engine prices: goods not claiming USMCA and goods claiming it.
@@ -78,6 +81,13 @@ _SHARE_COLS = {
     "copper_content": ("copper_share",),
     "steel_aluminum_content": ("steel_share", "aluminum_share"),
 }
+
+
+#: Structured condition of a row: the duty applies only to goods whose metal share (BEA value
+#: share, :func:`tradelib.data.load.load_metal_shares`) exceeds the threshold, e.g.
+#: ``"metal_share>0.15"`` for the April 2026 rule that excludes goods with at most 15% metal by
+#: weight (value share used as a proxy). Other conditions scale the duty by ``condition_share``.
+_METAL_RULE = re.compile(r"^metal_share>(0?\.\d+|1(?:\.0*)?)\b")
 
 
 class ScheduleError(ValidationError):
@@ -99,6 +109,7 @@ class _Segment:
     usmca: str
     yields: tuple[str, ...]
     conditional: bool
+    condition: str = ""
 
 
 def build_schedule(events: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -129,6 +140,7 @@ def build_schedule(events: pd.DataFrame | None = None) -> pd.DataFrame:
                 "usmca_treatment": str(r["usmca_treatment"]),
                 "yields": E.parse_stacking(str(r["stacking"])) or (),
                 "conditional": bool(str(r["condition"]).strip()),
+                "condition": str(r["condition"]).strip(),
             }
             out.append({**base, "start": r["start_date"], "end": seg_end,
                         "rate_pct": float(r["rate_after_pct"])})
@@ -138,7 +150,8 @@ def build_schedule(events: pd.DataFrame | None = None) -> pd.DataFrame:
                             "end": stop, "rate_pct": lapse_to})
     sched = pd.DataFrame(out, columns=["measure", "event_id", "start", "end", "rate_pct",
                                        "tiers", "product_scope", "valuation_basis",
-                                       "usmca_treatment", "yields", "conditional"])
+                                       "usmca_treatment", "yields", "conditional",
+                                       "condition"])
     sched["start"] = pd.to_datetime(sched["start"])
     sched["end"] = pd.to_datetime(sched["end"])
     return sched.sort_values(["measure", "start"], kind="stable").reset_index(drop=True)
@@ -186,7 +199,7 @@ def _segments(sched: pd.DataFrame) -> list[_Segment]:
                             None if pd.isna(r["end"]) else r["end"], float(r["rate_pct"]),
                             dict(r["tiers"]), all_goods, prefixes, lists,
                             r["valuation_basis"], r["usmca_treatment"], tuple(r["yields"]),
-                            bool(r["conditional"])))
+                            bool(r["conditional"]), str(r.get("condition", "") or "")))
     return out
 
 
@@ -227,6 +240,20 @@ def _match(products: pd.Series, seg: _Segment, lists: Mapping[str, pd.DataFrame]
     return covered, np.where(covered, rate, 0.0)
 
 
+_SHARE_CACHE: dict[tuple[int, str], pd.Series] = {}
+
+
+def _share_table(metal: pd.DataFrame, basis: str) -> pd.Series:
+    """hts10 -> share of value for a content basis (memoised per metal table and basis)."""
+    key = (id(metal), basis)
+    if key not in _SHARE_CACHE:
+        if len(_SHARE_CACHE) > 16:
+            _SHARE_CACHE.clear()
+        _SHARE_CACHE[key] = (metal.set_index("hts10")[list(_SHARE_COLS[basis])].sum(axis=1)
+                             .clip(upper=1.0))
+    return _SHARE_CACHE[key]
+
+
 def _basis(products: pd.Series, basis: str, metal: pd.DataFrame | None) -> np.ndarray:
     """Share of value a duty is charged on, per product (1 for ``full_value``)."""
     n = len(products)
@@ -238,7 +265,7 @@ def _basis(products: pd.Series, basis: str, metal: pd.DataFrame | None) -> np.nd
     if metal is None:
         raise ScheduleError(f"valuation basis {basis!r} needs metal-content shares: pass "
                             "metal_shares=tradelib.data.load.load_metal_shares().")
-    shares = metal.set_index("hts10")[list(_SHARE_COLS[basis])].sum(axis=1).clip(upper=1.0)
+    shares = _share_table(metal, basis)
     out = products.map(shares).to_numpy(dtype=float)
     out = np.where(np.isnan(out), 1.0, out)  # unknown content: charged in full (upper bound)
     own = products.str[:2].isin(_OWN_CHAPTERS[basis]).to_numpy()
@@ -253,8 +280,17 @@ def _prepare(products: pd.Series, segs: Sequence[_Segment], lists: Mapping[str, 
     for seg in segs:
         covered, rate = _match(products, seg, lists)
         covered &= rate > 0
-        base = _basis(products, seg.basis, metal) if covered.any() else np.zeros(len(products))
         scale = condition_share if seg.conditional else 1.0
+        threshold = _METAL_RULE.match(seg.condition)
+        if threshold and covered.any():
+            # a structured condition: only goods whose metal share exceeds the threshold
+            scale = 1.0
+            if metal is None:
+                raise ScheduleError(f"segment {seg.event_id}: its condition needs "
+                                    "metal_shares=tradelib.data.load.load_metal_shares().")
+            share = products.map(metal.set_index("hts10")["metal_share"]).to_numpy(float)
+            covered &= np.isnan(share) | (share > float(threshold.group(1)))
+        base = _basis(products, seg.basis, metal) if covered.any() else np.zeros(len(products))
         out.append((covered, rate * scale, base))
     return out
 
@@ -483,12 +519,40 @@ def contributions(priced_by_measure: pd.DataFrame, trade: pd.DataFrame,
             t = t.assign(**{k: fn(t)})
             priced_by_measure = priced_by_measure.assign(**{k: fn(priced_by_measure)})
     den = t.groupby(keys)["imports_cons_usd"].sum()
-    num = priced_by_measure.groupby([*keys, "measure"])[
-        ["statutory_duties_usd", "expected_duties_usd"]].sum().reset_index()
+    pm = priced_by_measure.assign(
+        claimed_duties_usd=priced_by_measure["imports_cons_usd"]
+        * priced_by_measure["usmca_share"] * priced_by_measure["usmca_pct"] / 100.0)
+    num = pm.groupby([*keys, "measure"])[
+        ["statutory_duties_usd", "expected_duties_usd", "claimed_duties_usd"]].sum().reset_index()
     num = num.merge(den.rename("den").reset_index(), on=keys, how="left")
     num["statutory_pp"] = 100.0 * num["statutory_duties_usd"] / num["den"]
     num["expected_pp"] = 100.0 * num["expected_duties_usd"] / num["den"]
-    return num[[*keys, "measure", "statutory_pp", "expected_pp"]]
+    num["expected_claimed_pp"] = 100.0 * num["claimed_duties_usd"] / num["den"]
+    num["expected_unclaimed_pp"] = num["expected_pp"] - num["expected_claimed_pp"]
+    return num[[*keys, "measure", "statutory_pp", "expected_pp", "expected_unclaimed_pp",
+                "expected_claimed_pp"]]
+
+
+def totals(priced_by_measure: pd.DataFrame, trade: pd.DataFrame,
+           by: Sequence[str] = ("date",)) -> pd.DataFrame:
+    """The :func:`aggregate` table (rates as ratios of sums) built from by-measure output, so
+    one pricing run serves both: ``imports_cons_usd``, ``usmca_claimed_usd`` (when in
+    ``trade``), ``usmca_share``, ``statutory_pct`` and ``expected_pct`` per group."""
+    keys = list(by)
+    c = contributions(priced_by_measure, trade, by=keys)
+    rates = c.groupby(keys)[["statutory_pp", "expected_pp"]].sum()
+    t = trade.loc[trade["imports_cons_usd"] > 0]
+    if "hs2" in keys:
+        t = t.assign(hs2=t["hts10"].str[:2])
+    if "section" in keys:
+        t = t.assign(section=t["hts10"].str[:2].astype(int).map(E.hs_section))
+    cols = ["imports_cons_usd"] + (["usmca_claimed_usd"] if "usmca_claimed_usd" in t else [])
+    out = t.groupby(keys)[cols].sum().join(rates).fillna(
+        {"statutory_pp": 0.0, "expected_pp": 0.0})
+    out = out.rename(columns={"statutory_pp": "statutory_pct", "expected_pp": "expected_pct"})
+    if "usmca_claimed_usd" in out:
+        out["usmca_share"] = out["usmca_claimed_usd"] / out["imports_cons_usd"]
+    return out.reset_index()
 
 
 def chapter_rates(
@@ -521,17 +585,19 @@ def chapter_rates(
     rates["hs2"] = rates["hts10"].str[:2]
     for c in ("statutory_pct", "usmca_pct"):
         rates[c] = rates[c] * rates["w"]
-    g = rates.groupby(["hs2", "date"], sort=True)[["statutory_pct", "usmca_pct", "w"]].sum()
+    keys = ["hs2", "date", "measure"] if "measure" in rates else ["hs2", "date"]
+    g = rates.groupby(keys, sort=True)[["statutory_pct", "usmca_pct"]].sum()
+    wch = w.groupby(w.index.str[:2]).sum()
     for c in ("statutory_pct", "usmca_pct"):
-        g[c] = g[c] / g["w"]
-    out = g.drop(columns="w").reset_index()
+        g[c] = g[c] / g.index.get_level_values("hs2").map(wch).to_numpy()
+    out = g.reset_index()
     out["section"] = out["hs2"].astype(int).map(E.hs_section)
     if usmca_share is not None:
         s = usmca_share[["date", "hs2", "usmca_share"]]
         out = out.merge(s, on=["date", "hs2"], how="left")
         out["expected_pct"] = ((1 - out["usmca_share"]) * out["statutory_pct"]
                                + out["usmca_share"] * out["usmca_pct"])
-    return out[[c for c in ("date", "hs2", "section", "statutory_pct", "usmca_pct",
+    return out[[c for c in ("date", "hs2", "section", "measure", "statutory_pct", "usmca_pct",
                             "usmca_share", "expected_pct") if c in out]]
 
 
@@ -609,3 +675,24 @@ def compare_collected(engine_monthly: pd.DataFrame, duties: pd.DataFrame, *,
     out["off"] = out["gap_pp"].abs() > threshold_pp
     out.index.name = "date"
     return out
+
+
+def read_gaps(check: pd.DataFrame) -> pd.Series:
+    """Classify each month of a :func:`compare_collected` table that has the extra columns
+    ``exempt_unclaimed_pp`` (USMCA-exempt duties the engine charges on goods recorded as not
+    claiming USMCA) and ``vehicles_claimed_pp`` (vehicle duties on claimed goods, priced at the
+    ``us_content_share`` used).
+
+    Returns, per month: ``"within threshold"`` when not ``off``; ``"claims"`` when the gap is no
+    larger than the exempt-duty term (unrecorded claims or uncollected exempt duty can explain
+    it); ``"claims + vehicles"`` when it is no larger than both terms together; ``"below
+    collected"`` for a negative gap; ``"unexplained"`` otherwise.
+    """
+    gap = check["gap_pp"]
+    out = pd.Series("unexplained", index=check.index, dtype="object")
+    out[gap < 0] = "below collected"
+    out[(gap >= 0) & (gap <= check["exempt_unclaimed_pp"] + check["vehicles_claimed_pp"])] = \
+        "claims + vehicles"
+    out[(gap >= 0) & (gap <= check["exempt_unclaimed_pp"])] = "claims"
+    out[~check["off"]] = "within threshold"
+    return out.astype("string")
