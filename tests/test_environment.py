@@ -1,4 +1,4 @@
-"""environment.yml (conda) and pyproject.toml (pip) declare the same dependencies."""
+"""environment.yml (conda), pyproject.toml (pip) and requirements.lock (the locked environment) agree."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 import tomllib
 
 import pytest
-
 from conftest import REPO
 
 
