@@ -150,5 +150,6 @@ def test_installed_wheel_runs_every_notebook_against_the_mirror(installed, real_
     assert (cache / "tradelib" / "raw" / "MANIFEST.csv").is_file()
     assert any((cache / "tradelib" / "processed").rglob("*.parquet"))
     assert not (installed.site_packages / "data").exists()
-    assert not list(installed.site_packages.rglob("*.parquet"))
+    assert not list((installed.site_packages / "tradelib").rglob("*.parquet"))
+    assert not list((installed.site_packages / "tradelib").rglob("MANIFEST.csv"))
     assert not (work / "data").exists()
