@@ -65,12 +65,18 @@ LOCK = REPO / "requirements.lock"
 
 
 def _locked() -> dict[str, tuple[str, int]]:
-    """``{name: (version, number of hashes)}`` for every package pinned in requirements.lock."""
+    """``{name: (version, number of hashes)}`` for every package pinned in requirements.lock
+    for this interpreter (a universal lock may pin other versions under other markers)."""
+    from packaging.markers import Marker
+
     pins: dict[str, tuple[str, int]] = {}
     current = None
     for line in LOCK.read_text().splitlines():
-        m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^ ;\\]+)", line)
+        m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^ ;\\]+)(?: ; ([^\\]+))?", line)
         if m:
+            current = None
+            if m.group(3) and not Marker(m.group(3).strip()).evaluate():
+                continue
             current = m.group(1).lower().replace("_", "-").replace(".", "-")
             pins[current] = (m.group(2), 0)
         elif current and line.strip().startswith("--hash=sha256:"):
