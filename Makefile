@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.tradelib-installed
 
-.PHONY: all test setup fetch build site students bench bench-run lint clean-data
+.PHONY: all test setup lock fetch build site students bench bench-run bench-kernels lint clean-data
 
 all: $(STAMP)
 	$(BIN)/python -m tradelib run $(RUN_ARGS)
@@ -18,12 +18,23 @@ test: $(STAMP)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Install exactly the locked environment (requirements.lock, every file checked by sha256), then
+# tradelib itself in editable mode without dependencies. uv comes first, from the lock too, with
+# pip --require-hashes; nothing is resolved at install time.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	awk '/^uv==/{p=1} p{print} p&&!/\\$$/{exit}' requirements.lock > $(VENV)/uv-lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r $(VENV)/uv-lock.txt
+	$(BIN)/uv pip sync --quiet --require-hashes --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (tradelib)" >/dev/null
 	touch $(STAMP)
+
+# Refresh the lock after changing dependencies in pyproject.toml (and environment.yml):
+# resolves the newest versions within the declared bounds, for every platform, with hashes.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+		--python-version 3.11 --upgrade --quiet -o requirements.lock
 
 fetch: $(STAMP)
 	$(BIN)/python -m tradelib fetch
@@ -42,6 +53,10 @@ bench: $(STAMP)
 
 bench-run: $(STAMP)
 	$(BIN)/python bench/bench_run.py
+
+# Re-execute every notebook under several OpenBLAS kernels; table of the recorded metrics' spread.
+bench-kernels: $(STAMP)
+	$(BIN)/python bench/kernel_spread.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check tradelib tests

@@ -1,7 +1,8 @@
 """Command line: ``python -m tradelib <command>``.
 
-Commands: ``fetch`` (download or copy raw files), ``build`` (parse, validate, cache),
-``vintages`` (list what is available), ``run`` (fetch, build, execute every notebook, render the
+Commands: ``fetch`` (download or copy raw files, or ``--archive`` unpack a data archive),
+``archive`` (pack the stored raw files into a versioned data archive), ``build`` (parse,
+validate, cache), ``vintages`` (list what is available), ``run`` (fetch, build, execute every notebook, render the
 site), ``site`` (render the site from executed notebooks), ``student`` (student copies).
 """
 
@@ -22,11 +23,20 @@ def _build_parser() -> argparse.ArgumentParser:
     f.add_argument("--force", action="store_true", help="fetch again even if already stored")
     f.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
     f.add_argument("--retries", type=int, default=3, help="attempts per file (default 3)")
+    f.add_argument("--archive", metavar="URL|PATH|RELEASE",
+                   help="unpack a verified data archive (an http(s) URL, a .tar.gz path, or a "
+                        "registered release id such as 'latest') instead of fetching per source")
 
     b = sub.add_parser("build", help="parse, validate and cache every fetched source")
     b.add_argument("--source", action="append", help="only these source ids (repeatable)")
 
     sub.add_parser("vintages", help="list the vintages available for each source")
+
+    from tradelib.data import archive
+
+    a = sub.add_parser("archive", help="pack the stored raw files into a versioned data archive")
+    archive.add_arguments(a)
+    a.set_defaults(_module=archive)
 
     for name, module in (("run", "tradelib.publish.run"), ("site", "tradelib.publish.site"),
                          ("student", "tradelib.publish.teach")):
@@ -46,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     from tradelib.errors import TradelibError
 
     try:
+        if args.command == "fetch" and getattr(args, "archive", None):
+            from tradelib.data import archive
+
+            return archive.cli_fetch_archive(args)
         if args.command == "fetch":
             from tradelib.data import fetch
 

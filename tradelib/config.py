@@ -2,14 +2,22 @@
 
 Resolution rules
 ----------------
-* ``TRADELIB_HOME`` (optional) overrides the project root; by default it is the folder that holds
-  this package's parent (the repository checkout).
-* Raw downloads go to ``<root>/data/raw/<source_id>/<vintage>/``; parsed tables are cached as
-  parquet in ``<root>/data/processed/``; the fetch manifest is ``<root>/data/raw/MANIFEST.csv``.
-  ``TRADELIB_DATA`` overrides ``<root>/data``.
+* **In a checkout** (the package sits beside ``pyproject.toml`` in a source tree, e.g. an editable
+  install): the project root is the checkout, data live in ``<root>/data``.
+* **Installed from a wheel** (the package sits in ``site-packages`` or has no ``pyproject.toml``
+  beside it): the project root (``notebooks/``, ``output/``, ``site/``) is the current working
+  directory, and data go to the per-user cache directory of ``platformdirs``
+  (``~/.cache/tradelib`` on Linux), never into ``site-packages``.
+* ``TRADELIB_HOME`` overrides the project root (data then go to ``$TRADELIB_HOME/data``);
+  ``TRADELIB_DATA`` overrides the data folder itself. Both win over the rules above.
+* Raw downloads go to ``<data>/raw/<source_id>/<vintage>/``; parsed tables are cached as
+  parquet in ``<data>/processed/``; the fetch manifest is ``<data>/raw/MANIFEST.csv``.
+* Authored data (the tariff-events table) ship inside the package: ``tradelib/resources/``.
 * The offline mirror is, in order: an explicit argument, ``TRADELIB_MIRROR``, then
-  ``<root>/../shared/data/mirror`` when that folder exists. ``TRADELIB_MIRROR=""`` (empty)
-  or ``TRADELIB_ONLINE=1`` switches the automatic mirror off, so files come from the internet.
+  ``<root>/../shared/data/mirror`` when that folder exists (in a checkout or with
+  ``TRADELIB_HOME``; an installed wheel uses a mirror only when told).
+  ``TRADELIB_MIRROR=""`` (empty) or ``TRADELIB_ONLINE=1`` switches the automatic mirror off, so
+  files come from the internet (or from a data archive: ``python -m tradelib fetch --archive``).
 """
 
 from __future__ import annotations
@@ -20,16 +28,45 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+def in_checkout(package_dir: Path = PACKAGE_DIR) -> bool:
+    """Whether the package runs from a source checkout (not from an installed wheel).
+
+    True when ``pyproject.toml`` naming tradelib sits beside the package folder and the package is
+    not inside a ``site-packages`` / ``dist-packages`` folder.
+    """
+    if any(part in ("site-packages", "dist-packages") for part in package_dir.parts):
+        return False
+    pyproject = package_dir.parent / "pyproject.toml"
+    try:
+        return 'name = "tradelib"' in pyproject.read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache folder for data outside a checkout (``platformdirs``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("tradelib", appauthor=False))
+
+
 def project_root() -> Path:
-    """The repository root (or ``$TRADELIB_HOME``)."""
-    env = os.environ.get("TRADELIB_HOME")
-    return Path(env).expanduser().resolve() if env else PACKAGE_DIR.parent
+    """``$TRADELIB_HOME``, else the checkout root, else (installed wheel) the working directory."""
+    env = os.environ.get("TRADELIB_HOME", "").strip()
+    if env:
+        return Path(env).expanduser().resolve()
+    return PACKAGE_DIR.parent if in_checkout() else Path.cwd().resolve()
 
 
 def data_dir() -> Path:
-    """The data folder (``$TRADELIB_DATA`` or ``<root>/data``)."""
-    env = os.environ.get("TRADELIB_DATA")
-    return Path(env).expanduser().resolve() if env else project_root() / "data"
+    """The data folder: ``$TRADELIB_DATA``, else ``$TRADELIB_HOME/data``, else ``<checkout>/data``,
+    else (installed wheel) the per-user cache folder (:func:`user_cache_dir`)."""
+    env = os.environ.get("TRADELIB_DATA", "").strip()
+    if env:
+        return Path(env).expanduser().resolve()
+    if os.environ.get("TRADELIB_HOME", "").strip() or in_checkout():
+        return project_root() / "data"
+    return user_cache_dir()
 
 
 def raw_dir() -> Path:
@@ -54,7 +91,7 @@ def authored_dir() -> Path:
 
 
 def default_mirror() -> Path:
-    """The conventional location of the offline mirror beside the checkout."""
+    """The conventional location of the offline mirror beside the checkout (or project root)."""
     return project_root().parent / "shared" / "data" / "mirror"
 
 
@@ -67,6 +104,8 @@ def mirror_dir(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     if "TRADELIB_MIRROR" in os.environ:
         env = os.environ["TRADELIB_MIRROR"].strip()
         return Path(env).expanduser().resolve() if env else None
+    if not (in_checkout() or os.environ.get("TRADELIB_HOME", "").strip()):
+        return None
     default = default_mirror()
     return default.resolve() if default.is_dir() else None
 

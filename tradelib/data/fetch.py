@@ -356,11 +356,7 @@ def ensure_raw(source_id: str, vintage: str | None = None) -> tuple[str, Path]:
     avail = sorted(set(stored) | set(mirrored))
     if vintage in (None, "latest"):
         if not avail:
-            raise MissingDataError(
-                f"no data for {source_id}: nothing under {config.raw_dir() / source_id} and no "
-                "mirror configured. Run `python -m tradelib fetch` (online), or "
-                "`python -m tradelib fetch --mirror DIR` / set TRADELIB_MIRROR=DIR."
-            )
+            raise MissingDataError(missing_source_message(source, mdir))
         vintage = avail[-1]
     if vintage not in avail:
         raise MissingDataError(
@@ -374,6 +370,29 @@ def ensure_raw(source_id: str, vintage: str | None = None) -> tuple[str, Path]:
                     (mdir / source.mirror_subdir / vintage / sfile.name).exists():
                 copy_from_mirror(source, vintage, sfile, mdir)
     return vintage, folder
+
+
+def missing_source_message(source: Source, mdir: Path | None) -> str:
+    """Why ``source`` has no data here, naming every place looked in and how to get it."""
+    places = [f"nothing stored under {config.raw_dir() / source.id}"]
+    if mdir is None:
+        places.append("no mirror configured (TRADELIB_MIRROR / --mirror DIR)")
+    elif not mdir.is_dir():
+        places.append(f"the configured mirror {mdir} does not exist")
+    else:
+        places.append(f"the mirror {mdir} has no {source.mirror_subdir}/<vintage>/ folder")
+    how = []
+    if source.needs_key and not os.environ.get(source.needs_key, "").strip():
+        how.append(f"set {source.needs_key} (free key: https://api.census.gov/data/key_signup.html)"
+                   f" and run `python -m tradelib fetch --online --source {source.id}`")
+    elif all(f.url for f in source.files):
+        how.append(f"run `python -m tradelib fetch --online --source {source.id}`")
+    else:
+        how.append(f"the publisher offers no download URL ({source.landing_url})")
+    how.append("unpack a data archive: `python -m tradelib fetch --archive URL|PATH`")
+    how.append("point at a mirror that has it: `--mirror DIR` / TRADELIB_MIRROR=DIR")
+    return (f"no data for {source.id} ({source.publisher}): {'; '.join(places)}. To get it: "
+            + "; or ".join(how) + ".")
 
 
 def cli_fetch(args) -> int:

@@ -274,6 +274,60 @@ SOURCES: Final[dict[str, Source]] = {
 }
 
 
+# --------------------------------------------------------------------------- data releases
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    """One raw file of a data release, pinned by sha256."""
+
+    source_id: str
+    vintage: str
+    file: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class DataRelease:
+    """A versioned data archive (:mod:`tradelib.data.archive`): the raw files of every source
+    vintage the notebooks were executed with, published because publishers overwrite old
+    vintages. Registered in ``tradelib/resources/data_releases.json`` (ships with the package)."""
+
+    release: str
+    archive: str
+    url: str
+    files: tuple[ReleaseFile, ...]
+
+    def vintages(self) -> dict[str, list[str]]:
+        """``{source_id: [vintages]}`` held by the release."""
+        out: dict[str, set[str]] = {}
+        for f in self.files:
+            out.setdefault(f.source_id, set()).add(f.vintage)
+        return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def data_releases() -> dict[str, DataRelease]:
+    """The registered data releases by id (e.g. ``"2026-10"``), from the package's resources."""
+    import json
+
+    from tradelib import config
+
+    path = config.authored_dir() / "data_releases.json"
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except json.JSONDecodeError as exc:
+        raise TradelibError(f"{path}: not valid JSON ({exc}); restore it with git checkout "
+                            "or re-register the release (`python -m tradelib archive "
+                            "--register URL`).") from exc
+    return {
+        r["release"]: DataRelease(r["release"], r["archive"], r["url"],
+                                  tuple(ReleaseFile(**f) for f in r["files"]))
+        for r in payload.get("releases", [])
+    }
+
+
 def get_source(source_id: str) -> Source:
     """Look up a source by id, with a helpful error listing the known ids."""
     try:

@@ -411,6 +411,11 @@ def write_summary(
         "parameters": parameters,
         "results": [asdict(r) for r in results],
     }
+    # --- issue 10: provenance (software, BLAS kernel, platform, data vintages) ---
+    from tradelib.publish import provenance
+
+    payload["provenance"] = provenance.collect()
+    # --- end issue 10 ---
     path.write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
     return path
 
@@ -445,6 +450,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end", help="last month, YYYY-MM, or 'none' for the latest")
     parser.add_argument("--vintage", help="data vintage YYYY-MM or 'latest'")
     parser.add_argument("--mirror", help="copy raw files from this mirror folder")
+    # --- issue 10: data archive ---
+    parser.add_argument(
+        "--archive",
+        metavar="URL|PATH|RELEASE",
+        help="take the raw files from a verified data archive (URL, path or release id such as "
+        "'latest') instead of the mirror or the publishers",
+    )
+    # --- end issue 10 ---
     parser.add_argument("--no-fetch", action="store_true", help="skip the fetch step")
     parser.add_argument("--no-build", action="store_true", help="skip the build step")
     parser.add_argument("--no-site", action="store_true", help="do not render the site")
@@ -506,7 +519,12 @@ def fetch_each(mirror: str | None) -> dict[str, str]:
 
 def _prepare_data(args: argparse.Namespace) -> None:
     """Fetch and build, unless switched off."""
-    if not args.no_fetch:
+    if not args.no_fetch and getattr(args, "archive", None):  # issue 10: data archive
+        from tradelib.data import archive
+
+        print(f"fetch: raw files from the data archive {args.archive}", file=sys.stderr)
+        archive.unpack(args.archive)
+    elif not args.no_fetch:
         print("fetch: raw files", file=sys.stderr)
         fetch_each(args.mirror)
     if not args.no_build:
