@@ -73,7 +73,7 @@ def installed_venv() -> Installed:
     env = clean_env()
     _run([UV, "venv", "--quiet", "--python", sys.executable, venv], env=env)
     python = venv / "bin" / "python"
-    _run([UV, "pip", "sync", "--quiet", "--require-hashes", "--python", python,
+    _run([UV, "pip", "sync", "--quiet", "--require-hashes", "--compile-bytecode", "--python", python,
           REPO / "requirements.lock"], env=env)
     _run([UV, "pip", "install", "--quiet", "--no-deps", "--python", python, wheel], env=env)
     _run([python, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"], env=env)
