@@ -192,11 +192,12 @@ class OwnedDir:
         marker = self.root / MARKER
         try:
             info = json.loads(marker.read_text(encoding="utf-8"))
-            if not isinstance(info, dict) or not isinstance(info.get("files", []), list):
-                raise ValueError("not a tradelib marker")
+            valid = isinstance(info, dict) and isinstance(info.get("files", []), list)
         except (OSError, ValueError) as exc:
+            valid, info = False, exc
+        if not valid:
             raise OutputDirError(
-                f"{marker}: the ownership marker is damaged ({exc}). Delete the folder {self.root} "
+                f"{marker}: the ownership marker is damaged ({info}). Delete the folder {self.root} "
                 "yourself after checking what is in it, or pass a new folder."
             ) from None
         return info
