@@ -26,6 +26,9 @@ API (for every command that writes a folder of outputs: ``student``, ``run``, ``
     create are never touched. Returns the deleted paths.
 ``d.remove(name)``
     Delete one file this command created (refused for a file it did not create).
+``d.remove_partials()``
+    Delete temporary files a killed writer of this command left behind (only temporaries of
+    files it owns); call it while holding the command's own lock.
 
 The marker is JSON ``{"tool": "tradelib", "command": ..., "files": [...]}``; every update is
 atomic and serialised with an advisory lock on the folder (``fcntl.flock``), so two processes
@@ -38,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -45,6 +49,7 @@ from pathlib import Path
 from tradelib.errors import TradelibError
 
 MARKER = ".tradelib-owned.json"
+_PART = re.compile(r"[A-Za-z0-9_]+\.part(\.\w+)?")  # what follows ".<name>." in a temp file
 
 
 class OutputDirError(TradelibError):
@@ -254,19 +259,39 @@ class OwnedDir:
 
     @contextlib.contextmanager
     def atomic(self, name: str) -> Iterator[Path]:
-        """Yield a temporary path; rename it to ``name`` (recorded) when the block succeeds."""
+        """Yield a temporary path; rename it to ``name`` (recorded) when the block succeeds.
+
+        The temporary path is hidden (starts with ``.``) and ends like ``name`` (``.part.ipynb``)
+        so tools that check the extension accept it.
+        """
         dest = self._check_writable(name)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        self._update(add=[name])
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".part{dest.suffix}",
+                                   dir=dest.parent)
         os.close(fd)
         try:
             yield Path(tmp)
             os.chmod(tmp, 0o666 & ~_umask())
-            self._update(add=[name])
             os.replace(tmp, dest)
             _fsync_dir(dest.parent)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+
+    def remove_partials(self) -> list[Path]:
+        """Delete temporary files left by a killed writer of this command (``.<name>.*.part*``
+        for a name this command owns). Call it only while no other writer of the same command
+        uses the folder (e.g. under the command's own lock)."""
+        gone = []
+        for name in self.owned():
+            dest = self.path(name)
+            if not dest.parent.is_dir():
+                continue
+            for tmp in dest.parent.glob(f".{dest.name}.*.part*"):
+                if _PART.fullmatch(tmp.name[len(dest.name) + 2:]):
+                    tmp.unlink(missing_ok=True)
+                    gone.append(tmp)
+        return gone
 
     def remove(self, name: str) -> None:
         """Delete one file this command created."""
