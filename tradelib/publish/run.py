@@ -23,6 +23,7 @@ for that partner; for any other partner they are skipped with a message.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime as dt
 import hashlib
@@ -346,6 +347,8 @@ def run_one(src: Path, plan: RunPlan) -> NotebookResult:
                     src, tmp, plan.parameters, plan.timeout, plan.kernel, plan.cell_progress
                 )
     except Exception as exc:  # noqa: BLE001 - any failure is reported per notebook
+        if _LAST_SIGNAL:  # an interrupt that nbclient turned into "kernel died" / cancelled
+            raise KeyboardInterrupt(f"signal {_LAST_SIGNAL['signum']}") from None
         message, index = describe_failure(src, exc)
         if not plan.inplace and out.exists():
             message += f"\n    {out} still holds the previous executed copy (not this run's)"
@@ -360,19 +363,25 @@ def run_notebooks(
     progress: bool = True,
     runner: Callable[[Path, RunPlan], NotebookResult] = run_one,
     durations: dict[str, float] | None = None,
+    isolate: bool = False,
 ) -> list[NotebookResult]:
     """Execute every notebook of ``plan`` (``jobs`` at a time) with a tqdm progress bar.
 
     With several jobs, notebooks start longest first according to ``durations`` (seconds by file
     name, e.g. from the previous run's summary; unknown ones count as longest), which shortens the
     whole run when one notebook dominates. Results come back in notebook order.
+
+    With ``isolate`` (what the command line uses) notebooks always run in worker processes, even
+    one at a time: nbclient takes over SIGINT/SIGTERM while it executes, so only a process that
+    does not execute notebooks itself can stop the run promptly on Ctrl-C or SIGTERM
+    (:func:`stop_pool` kills the workers and their kernels). Raises :class:`RunInterrupted`.
     """
     from tqdm.auto import tqdm
 
     results: dict[str, NotebookResult] = {}
     bar = tqdm(total=len(plan.notebooks), unit="nb", disable=not progress, file=sys.stderr)
     try:
-        if jobs <= 1 or len(plan.notebooks) <= 1:
+        if not isolate and (jobs <= 1 or len(plan.notebooks) <= 1):
             plan = replace(plan, cell_progress=progress)
             for src in plan.notebooks:
                 bar.set_description(src.stem)
@@ -381,7 +390,9 @@ def run_notebooks(
                 bar.set_postfix_str(f"{res.status} {res.seconds:.0f}s")
                 bar.update(1)
         else:
-            pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+            if jobs <= 1:
+                plan = replace(plan, cell_progress=progress)
+            pool = ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_worker_init)
             try:
                 order = longest_first(plan.notebooks, durations or {})
                 futures = {pool.submit(runner, src, plan): src for src in order}
@@ -395,52 +406,70 @@ def run_notebooks(
                 stop_pool(pool)
                 raise
             pool.shutdown(wait=True)
-    except KeyboardInterrupt as exc:
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        # nbclient runs an asyncio loop: Ctrl-C there may surface as CancelledError
         done = [results[p.name] for p in plan.notebooks if p.name in results]
-        raise RunInterrupted(done, getattr(exc, "signum", signal.SIGINT)) from None
+        signum = getattr(exc, "signum", None) or _LAST_SIGNAL.get("signum", signal.SIGINT)
+        raise RunInterrupted(done, signum) from None
     finally:
         bar.close()
     return [results[p.name] for p in plan.notebooks]
 
 
+_LAST_SIGNAL: dict[str, int] = {}
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
+    _LAST_SIGNAL["signum"] = signum
     exc = KeyboardInterrupt(f"signal {signum}")
     exc.signum = signum  # type: ignore[attr-defined]
     raise exc
 
 
 def _worker_init() -> None:  # pragma: no cover - runs in the worker processes
-    """Notebook workers: SIGTERM stops the notebook like Ctrl-C (its kernel is shut down), and
-    on Linux a worker gets SIGTERM when the run process dies (even by ``kill -9``)."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    """Notebook workers leave Ctrl-C to the run process (which stops them), and on Linux die
+    with it, even when it is killed with ``kill -9`` (their kernels then exit by themselves:
+    ipykernel polls its parent)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         try:
             import ctypes
 
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
         if os.getppid() == 1:  # the parent died before prctl took effect
-            os.kill(os.getpid(), signal.SIGTERM)
+            os._exit(1)
 
 
-def stop_pool(pool: ProcessPoolExecutor, grace: float = 15.0) -> None:
-    """Cancel queued notebooks and stop the running ones: SIGTERM (their kernels are shut
-    down), then SIGKILL after ``grace`` seconds."""
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued notebooks and kill the running ones at once: each worker process, and
+    the process group of every kernel it started (a kernel runs in its own session)."""
     procs = list((getattr(pool, "_processes", None) or {}).values())
+    kernels = [k for proc in procs if proc.pid for k in _children(proc.pid)]
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in procs:
-        if proc.is_alive():
-            with contextlib.suppress(OSError):
-                proc.terminate()
-    deadline = time.monotonic() + grace
+        with contextlib.suppress(OSError, AttributeError):
+            proc.kill()
+    for k in kernels:
+        with contextlib.suppress(OSError):
+            os.killpg(k, signal.SIGKILL) if os.getpgid(k) == k else os.kill(k, signal.SIGKILL)
     for proc in procs:
-        proc.join(max(0.0, deadline - time.monotonic()))
-        if proc.is_alive():
-            with contextlib.suppress(OSError):
-                proc.kill()
-            proc.join(2)
+        proc.join(5)
 
 
 def remove_orphans(out_dir: Path, notebooks: list[Path]) -> list[Path]:
@@ -772,16 +801,19 @@ def run_lock(wait: bool = False) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt (with ``signum``) so a run stops as on Ctrl-C."""
+    """SIGINT and SIGTERM raise KeyboardInterrupt and are remembered (``_LAST_SIGNAL``), so a
+    run stops as on Ctrl-C even when nbclient reports the interrupt as a dead kernel."""
+    _LAST_SIGNAL.clear()
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -798,10 +830,8 @@ def main(args: argparse.Namespace) -> int:
     with run_lock(getattr(args, "wait", False)), _terminate_as_interrupt():
         try:
             return _main_locked(args, inplace_error)
-        except RunInterrupted:
-            raise
-        except KeyboardInterrupt as exc:
-            signum = getattr(exc, "signum", signal.SIGINT)
+        except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+            signum = getattr(exc, "signum", None) or _LAST_SIGNAL.get("signum", signal.SIGINT)
             print("run: interrupted before the notebooks started; nothing was executed",
                   file=sys.stderr)
             return 128 + int(signum)
@@ -846,10 +876,12 @@ def _main_locked(args: argparse.Namespace, inplace_error: TradelibError) -> int:
     durations = previous_durations(out_dir) if not args.inplace else {}
     previous = _previous_results(out_dir, params) if args.only and not args.inplace else {}
     try:
-        results = run_notebooks(plan, jobs=jobs, progress=not args.no_progress, durations=durations)
+        results = run_notebooks(plan, jobs=jobs, progress=not args.no_progress, durations=durations,
+                                isolate=True)
     except RunInterrupted as exc:
         done = {r.notebook for r in exc.results}
         if not args.inplace:
+            owned.remove_partials()  # temporaries of the notebooks that were stopped
             merged = _merge_results(all_notebooks, exc.results, previous, skip=done)
             write_summary(out_dir, merged, params, partner, sources=all_notebooks,
                           interrupted=True)
