@@ -70,6 +70,11 @@ def _atomic(dest: Path, write) -> None:
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; the cache is shareable
         os.replace(tmp, dest)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.errno is None:  # not an operating-system error (e.g. requests')
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(dest)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

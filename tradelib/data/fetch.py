@@ -91,11 +91,15 @@ def atomic_write_bytes(dest: Path, chunks: Iterable[bytes]) -> tuple[str, int]:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; stored files are shareable
         os.replace(tmp, dest)
-    except BaseException:
-        try:
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if exc.errno is None:  # not an operating-system error (e.g. requests')
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(dest)) from None
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
     return h.hexdigest(), size
 

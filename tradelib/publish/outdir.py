@@ -90,6 +90,12 @@ def atomic_write(dest: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, dest)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if exc.errno is None:  # not an operating-system error (e.g. requests')
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(dest)) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -208,14 +214,9 @@ class OwnedDir:
         return info
 
     def _write_marker(self, info: dict) -> None:
-        try:
-            atomic_write(self.root / MARKER,
-                         json.dumps(info, indent=1, sort_keys=True).encode("utf-8"))
-        except OSError as exc:
-            raise OutputDirError(
-                f"{self.root}: cannot write the ownership marker ({exc.strerror or exc}). Is the "
-                "folder writable and the disk not full?"
-            ) from None
+        # an OSError (disk full, no permission) propagates: the command line names the file
+        # and says what to do
+        atomic_write(self.root / MARKER, json.dumps(info, indent=1, sort_keys=True).encode())
 
     def _update(self, add: Iterable[str] = (), drop: Iterable[str] = ()) -> None:
         with self._lock():
