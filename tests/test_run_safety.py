@@ -112,7 +112,8 @@ def test_ctrl_c_stops_queued_notebooks_and_keeps_previous_outputs(home, tiny_mir
     for i in (1, 2, 3):
         nbformat.write(_nb(f"x = {i}"), str(home / "notebooks" / f"0{i}_nb.ipynb"))
     proc = _start(home, tiny_mirror, "--jobs", "2", "--no-site")
-    assert proc.wait(timeout=120) == 0, proc.communicate()
+    out_err = proc.communicate(timeout=400)
+    assert proc.returncode == 0, out_err
     out = home / "output" / "mexico"
     before = {p.name: p.read_bytes() for p in out.glob("*.ipynb")}
     assert len(before) == 3
@@ -154,7 +155,8 @@ def test_sigterm_and_kill_9_leave_no_orphans(home, tiny_mirror):
     for i in (1, 2):
         nbformat.write(_nb("x = 1"), str(home / "notebooks" / f"0{i}_nb.ipynb"))
     proc = _start(home, tiny_mirror, "--jobs", "2", "--no-site")
-    assert proc.wait(timeout=120) == 0, proc.communicate()
+    out_err = proc.communicate(timeout=400)
+    assert proc.returncode == 0, out_err
     out = home / "output" / "mexico"
     assert not [p.name for p in out.iterdir() if ".part" in p.name]
     assert run.verify_executed(out, home / "notebooks") == []
