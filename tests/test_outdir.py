@@ -121,3 +121,19 @@ def test_student_sources_checked_before_writing(project, tmp_path):
     with pytest.raises(teach.TeachError, match="03_bad.ipynb: cannot be read"):
         teach.make_student_copies(project / "notebooks", tmp_path / "s")
     assert not (tmp_path / "s").exists()
+
+
+def test_legacy_default_output_is_adopted_only_when_it_holds_only_known_outputs(tmp_path):
+    legacy = tmp_path / "old"
+    legacy.mkdir()
+    (legacy / "01_a.ipynb").write_text("{}")
+    (legacy / "run-summary.json").write_text("{}")
+    d = OwnedDir.claim(legacy, command="run", legacy={"01_a.ipynb", "02_b.ipynb",
+                                                      "run-summary.json"})
+    assert d.owned() == {"01_a.ipynb", "run-summary.json"}
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "01_a.ipynb").write_text("{}")
+    (mixed / "thesis.docx").write_text("mine")
+    with pytest.raises(OutputDirError, match="not empty"):
+        OwnedDir.claim(mixed, command="run", legacy={"01_a.ipynb"})

@@ -328,3 +328,23 @@ def test_record_findings_and_tolerance_round_trip():
         rp.record("b", 1, finding="  ", display_output=False)
     with _pytest.raises(ValueError):
         rp.record("b", 1, tolerance={"abs": -1}, display_output=False)
+
+
+def test_one_bad_source_does_not_block_the_build(monkeypatch, capsys) -> None:
+    """Issue 11 item 10: one source that cannot be built used to stop the whole run."""
+    from tradelib.data import load
+    from tradelib.data.sources import SOURCES
+    from tradelib.errors import ValidationError
+
+    built: list[str] = []
+
+    def fake_build_all(sources, force=False):
+        if sources == ["fred-INDPRO"]:
+            raise ValidationError("INDPRO.csv: validation failed")
+        built.extend(sources)
+        return []
+
+    monkeypatch.setattr(load, "build_all", fake_build_all)
+    assert run.build_each() == {"fred-INDPRO": "INDPRO.csv: validation failed"}
+    assert built == [s for s in SOURCES if s != "fred-INDPRO"]
+    assert "build: fred-INDPRO skipped: INDPRO.csv" in capsys.readouterr().err

@@ -68,7 +68,20 @@ def _raw_sha(source_id: str, vintage: str) -> dict[str, str]:
 
 
 def build(source_id: str, vintage: str | None = None) -> dict[str, Any]:
-    """Parse and validate one source vintage and write it to the cache; return its metadata."""
+    """Parse and validate one source vintage and write it to the cache; return its metadata.
+
+    Builds of the same source vintage are serialised (a lock on its cache folder), and
+    temporary files a killed build left there are removed first.
+    """
+    from tradelib.data.fetch import _flock, remove_partials
+
+    vintage, _ = ensure_raw(source_id, vintage)
+    with _flock(cache.folder(source_id, vintage)):
+        remove_partials(cache.folder(source_id, vintage))
+        return _build_locked(source_id, vintage)
+
+
+def _build_locked(source_id: str, vintage: str) -> dict[str, Any]:
     source = get_source(source_id)
     vintage, folder = ensure_raw(source_id, vintage)
     raw_sha = _raw_sha(source_id, vintage)

@@ -10,6 +10,9 @@ API (for every command that writes a folder of outputs: ``student``, ``run``, ``
     marker, a folder owned by another command, the committed ``notebooks/`` folder (or a folder
     inside it, or one that contains it, e.g. the project root), and a folder that cannot be
     written. ``protected=[...]`` adds more folders that must never be outputs.
+    ``legacy={names}``: a folder without the marker whose entries are *all* among these names
+    (outputs an older tradelib wrote to its default location, before markers existed) is
+    adopted: the marker is created and those files are recorded as the command's own.
 ``d.path(name)``
     Absolute path of ``name`` (a relative path inside the folder; ``..`` is refused).
 ``d.write_bytes(name, data)`` / ``d.write_text(name, text)``
@@ -145,7 +148,7 @@ class OwnedDir:
     @classmethod
     def claim(cls, path: str | os.PathLike[str], *, command: str,
               protected: Iterable[str | os.PathLike[str]] | None = None,
-              option: str = "--out") -> OwnedDir:
+              option: str = "--out", legacy: Iterable[str] | None = None) -> OwnedDir:
         """Take ``path`` as ``command``'s output folder, or raise :class:`OutputDirError`."""
         root = Path(path).expanduser()
         shown = f"{option} {path}"
@@ -184,6 +187,11 @@ class OwnedDir:
                     )
             else:
                 others = [p.name for p in root.iterdir()]
+                known = set(legacy or ())
+                if others and known and all(n in known and (root / n).is_file() for n in others):
+                    self._write_marker({"tool": "tradelib", "command": command,
+                                        "files": sorted(others)})
+                    return self
                 if others:
                     listed = ", ".join(sorted(others)[:5]) + (" ..." if len(others) > 5 else "")
                     raise OutputDirError(

@@ -854,8 +854,11 @@ def _main_locked(args: argparse.Namespace, inplace_error: TradelibError) -> int:
     )
     if not args.inplace:
         from tradelib.publish.outdir import OwnedDir
+        from tradelib.publish.site import SUMMARY_FILE
 
-        owned = OwnedDir.claim(out_dir, command="run", protected=[nb_dir], option="--out")
+        legacy = None if args.out else {p.name for p in all_notebooks} | {SUMMARY_FILE}
+        owned = OwnedDir.claim(out_dir, command="run", protected=[nb_dir], option="--out",
+                               legacy=legacy)  # output/<slug>/ of an older tradelib: adopted
         owned.remove_partials()  # temporaries of a run that was killed (we hold the run lock)
     params = {} if args.inplace else build_parameters(partner, args.start, args.end, args.vintage)
     plan = RunPlan(

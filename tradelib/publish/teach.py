@@ -117,6 +117,7 @@ def make_student_copies(src_dir: Path, out_dir: Path, *, option: str = "--out") 
             )
         text = nbformat.writes(student_copy(nb))
         copies.append((src.name, text if text.endswith("\n") else text + "\n"))
+    # no adoption of marker-less folders here: students edit their copies in place
     owned = OwnedDir.claim(out_dir, command="student", protected=[src_dir], option=option)
     written = [owned.write_text(name, text) for name, text in copies]
     owned.remove_stale(name for name, _ in copies)  # copies of notebooks that no longer exist
