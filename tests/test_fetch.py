@@ -240,7 +240,7 @@ def test_partial_source_never_shadows_a_complete_vintage(server, data_home):
     good = _source(server, "/fresh/A.csv", "/fresh/B.csv", "/fresh/C.csv")
     fetch.download_source(good, vintage="2026-10", timeout=5, retries=1)
     bad = _source(server, "/fresh/A.csv", "/fresh/B.csv", "/status/404")
-    with pytest.raises(FetchError, match="HTTP 404"):
+    with pytest.raises(FetchError, match=r"(?s)HTTP 404.*fred-TEST/2026-11/F2.csv.*No file of fred-TEST was stored"):
         fetch.download_source(bad, vintage="2026-11", timeout=5, retries=1)
     base = config.raw_dir() / "fred-TEST"
     assert sorted(p.name for p in base.iterdir()) == ["2026-10"]  # no partial, no staging

@@ -525,9 +525,16 @@ def download_source(source: Source, *, vintage: str | None = None, timeout: floa
             for sfile in source.files:
                 url = sfile.url.format(**url_kwargs)
                 tmp = stage / sfile.name
-                digest, size = download(url, tmp, timeout=timeout, retries=retries,
-                                        postprocess=_POSTPROCESS.get(source.id),
-                                        desc=f"{source.id} {sfile.name}")
+                final = raw_path(source.id, vintage, sfile.name)
+                try:
+                    digest, size = download(url, tmp, timeout=timeout, retries=retries,
+                                            postprocess=_POSTPROCESS.get(source.id),
+                                            desc=f"{source.id} {sfile.name}")
+                except FetchError as exc:
+                    raise FetchError(
+                        str(exc).replace(str(tmp), str(final)) + f" No file of {source.id} was "
+                        "stored (a vintage is stored only when every file arrived); the "
+                        "vintages already stored are unchanged.") from None
                 try:
                     verify_file(source, sfile, tmp, vintage, retrieved=today)
                 except FetchError as exc:
