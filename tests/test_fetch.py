@@ -318,7 +318,7 @@ def test_concurrent_fetches_keep_every_manifest_row(tiny_mirror, tmp_path):
     import os
 
     sids = ["fred-INDPRO", "fred-DEXMXUS", "census-duties", "census-country"]
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork")  # the children share the imports: seconds, not minutes
     for trial in range(3):
         data = str(tmp_path / f"data{trial}")
         with ctx.Pool(4) as pool:
