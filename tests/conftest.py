@@ -62,6 +62,26 @@ def write_xlsx(path: Path, rows: list[list], header: list[str] | None = None,
     return path
 
 
+def write_mirror_manifest(mirror: Path) -> Path:
+    """(Re)write ``mirror/MANIFEST.csv`` listing every data file with its sha256, as the real
+    mirror does (tradelib refuses a mirror without one). Call it after adding a file."""
+    import csv
+    import hashlib
+
+    rows = []
+    for f in sorted(mirror.rglob("*")):
+        if f.is_file() and f.name not in ("MANIFEST.csv", "README.md"):
+            rel = f.relative_to(mirror).as_posix()
+            rows.append({"vintage": rel.split("/")[-2], "path": rel,
+                         "sha256": hashlib.sha256(f.read_bytes()).hexdigest()})
+    path = mirror / "MANIFEST.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=["vintage", "path", "sha256"], lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
 @pytest.fixture
 def data_home(tmp_path, monkeypatch) -> Path:
     """An empty data folder and no mirror: tradelib sees nothing but what the test puts there."""
@@ -80,6 +100,7 @@ def tiny_mirror(tmp_path, monkeypatch) -> Path:
     m = tmp_path / "mirror"
     shutil.copytree(FIXTURES / "mirror", m)
     write_xlsx(m / "census" / "country" / "2026-01" / "country.xlsx", tiny_country_rows())
+    write_mirror_manifest(m)
     monkeypatch.setenv("TRADELIB_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("TRADELIB_MIRROR", str(m))
     monkeypatch.setenv("TRADELIB_QUIET", "1")

@@ -14,7 +14,7 @@ from conftest import FIXTURES
 from tradelib import cli, config
 from tradelib.data import fetch
 from tradelib.data.sources import Source, SourceFile
-from tradelib.errors import FetchError, MissingDataError
+from tradelib.errors import FetchError, IntegrityError, MissingDataError
 
 PAYLOAD_FILE = FIXTURES / "mirror/fred/2026-01/DEXMXUS.csv"
 
@@ -33,6 +33,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             code = int(self.path.rsplit("/", 1)[1])
             self.send_response(code)
             self.end_headers()
+            return
+        if self.path.startswith(("/fresh/", "/cut/", "/html")):
+            if self.path.startswith("/html"):
+                body = b"<!DOCTYPE html><html><body>Service unavailable</body></html>"
+            else:
+                body = fresh_fred(Path(self.path).stem).encode()
+            if self.path.startswith("/cut/"):  # HTTP/1.0, no Content-Length, closed early
+                body = body[: body.index(b"1973-07-01")]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html" if b"<html" in body else "text/csv")
+            if not self.path.startswith("/cut/"):
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return
         body = PAYLOAD_FILE.read_bytes()
         self.send_response(200)
@@ -56,6 +70,19 @@ def server():
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
+
+
+def fresh_fred(series: str) -> str:
+    """A FRED CSV of monthly values from 1970-01 to the current month."""
+    import datetime as dt
+
+    today = dt.date.today()
+    lines = [f"observation_date,{series}"]
+    y, m, v = 1970, 1, 50.0
+    while (y, m) <= (today.year, today.month):
+        lines.append(f"{y}-{m:02d}-01,{v:.1f}")
+        y, m, v = (y + 1, 1, v + 0.1) if m == 12 else (y, m + 1, v + 0.1)
+    return "\n".join(lines) + "\n"
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -108,13 +135,13 @@ def test_unreachable_host_says_what_to_do(tmp_path):
 def test_download_source_records_manifest(server, data_home, monkeypatch):
     src = Source(id="fred-DEXMXUS", publisher="test", title="t", landing_url=server,
                  mirror_subdir="fred",
-                 files=(SourceFile("DEXMXUS.csv", f"{server}/fredgraph.csv", "parse_fred",
+                 files=(SourceFile("DEXMXUS.csv", f"{server}/fresh/DEXMXUS.csv", "parse_fred",
                                    "series"),),
                  citation="c")
     stored = fetch.download_source(src, vintage="2026-11", timeout=5, retries=1)
     assert stored[0].path == config.raw_dir() / "fred-DEXMXUS" / "2026-11" / "DEXMXUS.csv"
     rows = fetch.read_manifest()
-    assert rows[0]["sha256"] == stored[0].sha256 and rows[0]["url"].endswith("fredgraph.csv")
+    assert rows[0]["sha256"] == stored[0].sha256 and rows[0]["url"].endswith("DEXMXUS.csv")
     assert rows[0]["retrieved_at"].startswith("20")
 
 
@@ -178,3 +205,162 @@ def test_mirror_resolution_order(tmp_path, monkeypatch):
     monkeypatch.delenv("TRADELIB_ONLINE")
     monkeypatch.setenv("TRADELIB_MIRROR", "")
     assert config.mirror_dir() is None
+
+
+# --------------------------------------------------------------------------- issue 11
+
+def _source(server: str, *paths: str, sid: str = "fred-TEST", parser: str = "parse_fred"):
+    files = tuple(SourceFile(f"F{i}.csv" if parser == "parse_fred" else "country.xlsx",
+                             f"{server}{p}", parser, f"t{i}") for i, p in enumerate(paths))
+    return Source(id=sid, publisher="test", title="t", landing_url=server,
+                  mirror_subdir="fred", files=files, citation="c")
+
+
+def test_html_error_page_is_not_stored(server, data_home):
+    """Item 3: an HTML page saved as country.xlsx used to break every load_trade()."""
+    src = _source(server, "/html", sid="census-country", parser="parse_census_country")
+    with pytest.raises(FetchError, match=r"(?s)/html: download refused: country\.xlsx: the "
+                                         r"server sent an HTML.*Nothing was stored"):
+        fetch.download_source(src, vintage="2026-11", timeout=5, retries=1)
+    assert not (config.raw_dir() / "census-country" / "2026-11").exists()
+    assert fetch.read_manifest() == []
+
+
+def test_response_cut_short_without_content_length_is_refused(server, data_home):
+    """Item 3: INDPRO cut at 1973-06 (no Content-Length) was stored as the latest vintage."""
+    src = _source(server, "/cut/INDPRO.csv", sid="fred-INDPRO")
+    with pytest.raises(FetchError, match=r"data end at 1973-06.*cut short"):
+        fetch.download_source(src, vintage="2026-11", timeout=5, retries=1)
+    assert not (config.raw_dir() / "fred-INDPRO").exists() or \
+        fetch.stored_vintages("fred-INDPRO") == []
+
+
+def test_partial_source_never_shadows_a_complete_vintage(server, data_home):
+    """Item 3: 1 of 3 files failing used to leave a partial newer vintage."""
+    good = _source(server, "/fresh/A.csv", "/fresh/B.csv", "/fresh/C.csv")
+    fetch.download_source(good, vintage="2026-10", timeout=5, retries=1)
+    bad = _source(server, "/fresh/A.csv", "/fresh/B.csv", "/status/404")
+    with pytest.raises(FetchError, match=r"(?s)HTTP 404.*fred-TEST/2026-11/F2.csv.*No file of fred-TEST was stored"):
+        fetch.download_source(bad, vintage="2026-11", timeout=5, retries=1)
+    base = config.raw_dir() / "fred-TEST"
+    assert sorted(p.name for p in base.iterdir()) == ["2026-10"]  # no partial, no staging
+    assert {r["vintage"] for r in fetch.read_manifest()} == {"2026-10"}
+
+
+def test_mirror_without_manifest_is_refused_unless_allowed(tiny_mirror, capsys):
+    """Item 5: a missing MANIFEST used to switch checksum checking off silently."""
+    (tiny_mirror / "MANIFEST.csv").unlink()
+    code = cli.main(["fetch", "--source", "fred-INDPRO"])
+    err = capsys.readouterr().err
+    assert code == 2 and "MANIFEST.csv: missing" in err and "--allow-unverified-mirror" in err
+    assert "Traceback" not in err
+    assert not (config.raw_dir() / "fred-INDPRO").exists() or \
+        not list((config.raw_dir() / "fred-INDPRO").rglob("*.csv"))
+    assert cli.main(["fetch", "--source", "fred-INDPRO", "--allow-unverified-mirror"]) == 0
+    assert fetch.read_manifest()[0]["origin"].startswith("mirror-unverified:")
+
+
+def test_partial_mirror_manifest_is_refused(tiny_mirror):
+    """Item 5: a file the mirror MANIFEST does not list is not copied unchecked."""
+    lines = (tiny_mirror / "MANIFEST.csv").read_text().splitlines()
+    (tiny_mirror / "MANIFEST.csv").write_text(
+        "\n".join(ln for ln in lines if "CPIAUCSL" not in ln and "INDPRO" not in ln) + "\n")
+    with pytest.raises(IntegrityError, match=r"does not list fred/2026-01/INDPRO\.csv"):
+        fetch.fetch_source("fred-INDPRO")
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"\xff\xfe\x00garbage", "not UTF-8"),
+    (b"file,sha\nx,y\n", "lacks column"),
+    (b"path,sha256\nfred/2026-01/INDPRO.csv,abc\n", "not 64 hex digits"),
+])
+def test_malformed_mirror_manifest_gets_a_message(tiny_mirror, capsys, content, problem):
+    """Item 5: a malformed MANIFEST gave a raw KeyError / UnicodeDecodeError."""
+    (tiny_mirror / "MANIFEST.csv").write_bytes(content)
+    assert cli.main(["fetch", "--source", "fred-INDPRO"]) == 2
+    err = capsys.readouterr().err
+    assert "MANIFEST.csv" in err and problem in err and "Traceback" not in err
+
+
+def test_byte_flipped_mirror_file_is_refused(tiny_mirror, capsys):
+    """Item 5: with a valid MANIFEST a damaged mirror file is never copied."""
+    f = tiny_mirror / "fred" / "2026-01" / "INDPRO.csv"
+    data = bytearray(f.read_bytes())
+    data[-3] = ord("9") if data[-3] != ord("9") else ord("8")
+    f.write_bytes(bytes(data))
+    assert cli.main(["fetch", "--source", "fred-INDPRO"]) == 2
+    assert "does not match the mirror MANIFEST" in capsys.readouterr().err
+
+
+def test_malformed_raw_manifest_gets_a_message(tiny_mirror, capsys):
+    """Item 10: a malformed data/raw/MANIFEST.csv gave a traceback."""
+    fetch.fetch_source("fred-INDPRO")
+    config.manifest_path().write_bytes(b"source_id,vintage\n\xff\xfe\n")
+    assert cli.main(["vintages"]) in (0, 1)
+    assert cli.main(["build", "--source", "fred-INDPRO"]) == 2
+    err = capsys.readouterr().err
+    assert "data/raw/MANIFEST.csv" in err.replace("\\", "/") and "Traceback" not in err
+
+
+def _fetch_one(args):
+    import os
+
+    data, mirror, sid = args
+    os.environ.update(TRADELIB_DATA=data, TRADELIB_MIRROR=mirror, TRADELIB_QUIET="1")
+    from tradelib.data import fetch as f
+
+    f.fetch_source(sid)
+
+
+def test_concurrent_fetches_keep_every_manifest_row(tiny_mirror, tmp_path):
+    """Item 9: concurrent fetches lost manifest rows (2 of 6 trials)."""
+    import multiprocessing as mp
+    import os
+
+    sids = ["fred-INDPRO", "fred-DEXMXUS", "census-duties", "census-country"]
+    ctx = mp.get_context("fork")  # the children share the imports: seconds, not minutes
+    for trial in range(3):
+        data = str(tmp_path / f"data{trial}")
+        with ctx.Pool(4) as pool:
+            pool.map(_fetch_one, [(data, str(tiny_mirror), s) for s in sids])
+        os.environ["TRADELIB_DATA"] = data
+        rows = fetch.read_manifest()
+        assert sorted(r["source_id"] for r in rows) == sorted(sids), f"trial {trial}"
+
+
+def test_refetch_rerecords_lost_row_and_cleans_partials(tiny_mirror):
+    """Item 9/10: a good file already stored is re-recorded; leftover .part files go."""
+    import stat
+
+    stored = fetch.fetch_source("fred-INDPRO")[0]
+    config.manifest_path().write_text(",".join(fetch.MANIFEST_FIELDS) + "\n")
+    part = stored.path.parent / ".INDPRO.csv.abcd1234.part"
+    part.write_text("half a file from a killed fetch")
+    fetch.fetch_source("fred-INDPRO")
+    assert [r["file"] for r in fetch.read_manifest()] == ["INDPRO.csv"]
+    assert not part.exists()
+    mode = stat.S_IMODE(stored.path.stat().st_mode)
+    assert mode & 0o044, f"stored files must not be private (0600): {oct(mode)}"
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["fetch", "--timeout", "-1"], "argument --timeout: -1 must be a positive number"),
+    (["fetch", "--retries", "0"], "argument --retries: 0 must be 1 or more"),
+    (["run", "--start", "2099-01"], "argument --start: 2099-01 is in the future"),
+    (["run", "--start", "2020-13"], "argument --start: '2020-13' is not a month"),
+    (["run", "--timeout", "0"], "argument --timeout: 0 must be 1 or more"),
+])
+def test_bad_arguments_are_explained(argv, text, capsys):
+    """Item 10: unclear argument errors."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert text in capsys.readouterr().err
+
+
+def test_vintages_and_build_fail_when_nothing_is_available(data_home, capsys):
+    """Item 10: `vintages` and `build` exited 0 with no data at all."""
+    assert cli.main(["vintages"]) == 1
+    assert "no data" in capsys.readouterr().err
+    assert cli.main(["build"]) == 1
+    assert "nothing to build" in capsys.readouterr().err

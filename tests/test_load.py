@@ -6,7 +6,7 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import tiny_country_rows, write_xlsx
+from conftest import tiny_country_rows, write_mirror_manifest, write_xlsx
 
 import tradelib as tl
 from tradelib import config
@@ -34,20 +34,65 @@ def test_partner_resolution(tiny_mirror):
         tl.partner_code(1220)
 
 
-def test_cache_is_rebuilt_when_raw_file_changes(tiny_mirror):
+def test_edited_raw_file_is_refused_then_refetched(tiny_mirror, capsys):
+    """Issue 11 item 4: a raw file that differs from its manifest checksum is never served."""
+    from tradelib import cli
+
     first = tl.load_trade("Mexico")
     meta1 = cache.read_meta("census-country", "2026-01")
     raw = config.raw_dir() / "census-country" / "2026-01" / "country.xlsx"
     rows = tiny_country_rows()
     rows[2][3] = 99.0  # Mexico IJAN 2024
     rows[2][15] += 99.0 - 40.0  # keep IYR consistent
-    write_xlsx(raw, rows)
+    write_xlsx(raw, rows)  # edited by hand in data/raw
+    with pytest.raises(tl.TradelibError, match=r"(?s)2026-01/country\.xlsx: sha256 .* differs "
+                                               r"from .* recorded in .*MANIFEST\.csv.*--force"):
+        tl.load_trade("Mexico")
+    assert cli.main(["build"]) == 2
+    assert "country.xlsx: sha256" in capsys.readouterr().err
+    # the publisher's (mirror's) file changes; fetch --force brings it in and records it
+    write_xlsx(tiny_mirror / "census" / "country" / "2026-01" / "country.xlsx", rows)
+    write_mirror_manifest(tiny_mirror)
+    assert cli.main(["fetch", "--source", "census-country", "--force"]) == 0
     second = tl.load_trade("Mexico")
     meta2 = cache.read_meta("census-country", "2026-01")
     assert meta1["raw_sha256"] != meta2["raw_sha256"]
     pick = (lambda d: d.loc[(d["flow"] == "imports")
                             & (d["date"] == pd.Timestamp("2024-01-01")), "value_musd"].iloc[0])
     assert pick(first) == 40.0 and pick(second) == 99.0
+
+
+def test_swapped_or_damaged_parquet_is_rebuilt(tiny_mirror, capsys):
+    """Issue 11 items 4 and 9: a parquet that is not the one written is never served."""
+    from tradelib import cli
+
+    write_xlsx(tiny_mirror / "census" / "country" / "2026-02" / "country.xlsx",
+               [r for r in tiny_country_rows() if r[1] == 2010])  # Mexico only
+    write_mirror_manifest(tiny_mirror)
+    tl.load_trade(vintage="2026-01")
+    tl.load_trade(vintage="2026-02")
+    p1 = cache.folder("census-country", "2026-01") / "trade.parquet"
+    p2 = cache.folder("census-country", "2026-02") / "trade.parquet"
+    p1.write_bytes(p2.read_bytes())  # the 2026-02 table swapped in under 2026-01
+    df = tl.load_trade(vintage="2026-01")
+    assert set(df["partner_code"]) == {"0015", "2010"} and set(df["vintage"]) == {"2026-01"}
+    p1.write_bytes(p1.read_bytes()[:100])  # damaged
+    assert cli.main(["build"]) == 0  # repairs it
+    assert len(tl.load_trade(vintage="2026-01")) == len(df)
+    before = cache.read_meta("census-country", "2026-01")["built_at"]
+    assert cli.main(["build", "--source", "census-country", "--force"]) == 0
+    assert cache.read_meta("census-country", "2026-01")["table_sha256"]
+    assert before <= cache.read_meta("census-country", "2026-01")["built_at"]
+
+
+def test_partner_arguments_are_checked(tiny_mirror):
+    """Issue 11 item 10: empty lists and float codes get a message, not a traceback."""
+    with pytest.raises(TradelibError, match=r"partners=\[\] selects no partner"):
+        tl.load_trade(partners=[])
+    with pytest.raises(TradelibError, match=r"2010\.0 \(float\).*not a float"):
+        tl.load_trade(2010.0)
+    with pytest.raises(TradelibError, match="give None"):
+        tl.load_trade(partners=object())
 
 
 def test_warm_load_reads_cache_not_raw(tiny_mirror, monkeypatch):
@@ -85,6 +130,7 @@ def test_build_stops_on_invalid_raw_file(tiny_mirror):
     rows = tiny_country_rows()
     rows.append(list(rows[2]))  # a duplicated Mexico 2024 row
     write_xlsx(tiny_mirror / "census" / "country" / "2026-02" / "country.xlsx", rows)
+    write_mirror_manifest(tiny_mirror)
     with pytest.raises(tl.ValidationError, match=r"(?s)2026-02/country\.xlsx.*duplicated"):
         tl.load_trade("Mexico", vintage="2026-02")
     assert cache.read_meta("census-country", "2026-02") is None

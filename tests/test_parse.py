@@ -158,3 +158,18 @@ def test_budgetlab_daily_skips_note_lines(tmp_path):
                  "# Source: note line\n")
     out = parse.parse_budgetlab_daily(p, "2026-03")["daily_etr"]
     assert len(out) == 2 and out["statutory_etr"].iloc[0] == pytest.approx(0.0268)
+
+
+def test_two_sheets_with_the_layout_are_ambiguous(tmp_path):
+    """Issue 11 item 6: an extra first sheet with the same header was read instead."""
+    from openpyxl import load_workbook
+
+    path = write_xlsx(tmp_path / "country.xlsx", tiny_country_rows())
+    wb = load_workbook(path)
+    extra = wb.copy_worksheet(wb["country"])
+    extra.title = "draft"
+    wb.move_sheet("draft", offset=-1)
+    wb.save(path)
+    with pytest.raises(ParseError, match=r"country\.xlsx: 2 sheets have the expected columns "
+                                         r"\(\['draft', 'country'\]\).*not guess"):
+        parse.parse_census_country(path, "2026-01")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import tiny_country_rows, write_xlsx
+from conftest import tiny_country_rows, write_mirror_manifest, write_xlsx
 
 from tradelib.data import quality
 
@@ -16,6 +16,7 @@ def two_vintages(tiny_mirror):
     rows[2][3] = 43.0
     rows[2][15] += 3.0
     write_xlsx(tiny_mirror / "census" / "country" / "2026-02" / "country.xlsx", rows)
+    write_mirror_manifest(tiny_mirror)
     return tiny_mirror
 
 

@@ -81,8 +81,11 @@ def test_list_notebooks_in_order_and_filtered(tmp_path: Path) -> None:
 
 
 def test_partner_specific_notebook_is_skipped(tmp_path: Path) -> None:
+    from tradelib.publish.outdir import OwnedDir
+
     src = _write(tmp_path / "nb", "05_fact.ipynb", _nb("x = 1", partner_specific="Mexico"))
-    stale = _write(tmp_path / "out", "05_fact.ipynb", _nb("old = 1"))
+    owned = OwnedDir.claim(tmp_path / "out", command="run")
+    stale = owned.write_text("05_fact.ipynb", nbformat.writes(_nb("old = 1")))
     plan = run.RunPlan([src], tmp_path / "out", {"PARTNER": "Canada"}, partner="Canada")
     res = run.run_one(src, plan)
     assert res.status == "skipped" and res.seconds == 0.0
@@ -186,11 +189,16 @@ def test_fetch_each_skips_failing_sources(
 
 
 def test_remove_orphans(tmp_path: Path) -> None:
-    keep = _write(tmp_path / "out", "01_a.ipynb", _nb("x = 1"))
-    gone = _write(tmp_path / "out", "00_renamed.ipynb", _nb("x = 1"))
+    from tradelib.publish.outdir import OwnedDir
+
+    owned = OwnedDir.claim(tmp_path / "out", command="run")
+    keep = owned.write_text("01_a.ipynb", nbformat.writes(_nb("x = 1")))
+    gone = owned.write_text("00_renamed.ipynb", nbformat.writes(_nb("x = 1")))
+    theirs = _write(tmp_path / "out", "99_users_own.ipynb", _nb("x = 1"))
     src = [tmp_path / "nb" / "01_a.ipynb"]
     assert run.remove_orphans(tmp_path / "out", src) == [gone]
     assert keep.exists() and not gone.exists()
+    assert theirs.exists()  # not written by run: never deleted
 
 
 def test_inplace_refuses_other_partners() -> None:
@@ -245,6 +253,14 @@ def test_end_to_end_with_papermill(
     summary = json.loads((out / slug / site.SUMMARY_FILE).read_text())
     assert [r["status"] for r in summary["results"]] == ["ok", "failed", "skipped"]
     assert summary["parameters"] == {"PARTNER": "Canada", "START": "2015-01"}
+    assert summary["complete"] is False and summary["incomplete_notebooks"] == ["02_fails.ipynb"]
+    # a failed notebook: no site from an incomplete set, and run says so
+    assert not (site_dir / "index.html").exists()
+    assert "site: not rebuilt" in captured.err and "02_fails.ipynb" in captured.err
+    # once the notebook is fixed, the set is complete and the book is built
+    _write(nb_dir, "02_fails.ipynb", _nb("a = 1"))
+    assert cli.main(argv) == 0
+    assert run.verify_executed(out / slug, nb_dir) == []
     index = (site_dir / "index.html").read_text(encoding="utf-8")  # the book (issue 15)
     assert "This edition is run for <strong>Canada</strong>" in index
     assert (site_dir / "notebooks" / "01_ok.html").is_file()
@@ -256,6 +272,7 @@ def test_inplace_refreshes_committed_copies(tmp_path: Path) -> None:
     """--inplace: outputs written into the notebook itself, counts 1..n, failure located."""
     good = _write(tmp_path, "01_good.ipynb", _nb("y = 2\n\nprint(PARTNER, y)"))
     bad = _write(tmp_path, "02_bad.ipynb", _nb("z = 1\n\nz.missing_attribute"))
+    committed = bad.read_bytes()
     plan = run.RunPlan([good, bad], None, partner="Mexico", inplace=True, timeout=60)
     results = run.run_notebooks(plan, jobs=1, progress=False)
     assert [r.status for r in results] == ["ok", "failed"]
@@ -266,6 +283,8 @@ def test_inplace_refreshes_committed_copies(tmp_path: Path) -> None:
     assert "papermill" not in nb.metadata and "injected-parameters" not in str(nb)
     assert results[1].cell_index == 3
     assert "02_bad.ipynb, cell 3" in results[1].message and "AttributeError" in results[1].message
+    # the failing notebook is left exactly as committed (issue 11, item 2)
+    assert bad.read_bytes() == committed
 
 
 def test_benchmark_reads_the_run_summary() -> None:
@@ -321,3 +340,23 @@ def test_record_findings_and_tolerance_round_trip():
         rp.record("b", 1, finding="  ", display_output=False)
     with _pytest.raises(ValueError):
         rp.record("b", 1, tolerance={"abs": -1}, display_output=False)
+
+
+def test_one_bad_source_does_not_block_the_build(monkeypatch, capsys) -> None:
+    """Issue 11 item 10: one source that cannot be built used to stop the whole run."""
+    from tradelib.data import load
+    from tradelib.data.sources import SOURCES
+    from tradelib.errors import ValidationError
+
+    built: list[str] = []
+
+    def fake_build_all(sources, force=False):
+        if sources == ["fred-INDPRO"]:
+            raise ValidationError("INDPRO.csv: validation failed")
+        built.extend(sources)
+        return []
+
+    monkeypatch.setattr(load, "build_all", fake_build_all)
+    assert run.build_each() == {"fred-INDPRO": "INDPRO.csv: validation failed"}
+    assert built == [s for s in SOURCES if s != "fred-INDPRO"]
+    assert "build: fred-INDPRO skipped: INDPRO.csv" in capsys.readouterr().err

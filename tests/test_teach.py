@@ -83,7 +83,9 @@ def test_exercise_texts() -> None:
 def test_make_and_check_in_sync(tmp_path: Path) -> None:
     src, out = tmp_path / "nb", tmp_path / "students"
     _write(src, "01_tiny.ipynb", _notebook())
-    _write(out, "00_removed.ipynb", _notebook())  # copy of a notebook that no longer exists
+    _write(src, "00_removed.ipynb", _notebook())
+    teach.make_student_copies(src, out)
+    (src / "00_removed.ipynb").unlink()  # its copy is now the copy of a notebook that is gone
     written = teach.make_student_copies(src, out)
     assert not (out / "00_removed.ipynb").exists()
     assert [p.name for p in written] == ["01_tiny.ipynb"]

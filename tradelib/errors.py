@@ -21,3 +21,8 @@ class ValidationError(TradelibError):
 
 class MissingDataError(TradelibError):
     """A needed raw file has not been fetched (and no mirror is configured)."""
+
+
+class IntegrityError(TradelibError):
+    """A stored file no longer matches the checksum recorded when it was fetched or built, or a
+    mirror's MANIFEST is missing, partial or malformed."""

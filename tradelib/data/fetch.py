@@ -7,26 +7,43 @@ never leaves a half-written file under the final name. Each stored file gets a r
 
 The vintage of a download is the month it was retrieved (``YYYY-MM``): the publisher's file is
 whatever release was current then. A mirror keeps the vintages it was built with.
+
+Nothing is stored unchecked:
+
+* a download must match its Content-Length when one is sent, must not be an HTML page, must
+  have its format (an ``.xlsx`` is a zip whose every member passes its CRC check) and must be
+  read by its parser (expected header, sheet and values); a live series (FRED, Census) must
+  also reach close to the retrieval date, so a response cut short at a line boundary is caught;
+* a source's vintage is stored only when every one of its files passed (files are staged and
+  moved into place together), so a partial download never shadows a complete vintage;
+* a mirror must have a valid ``MANIFEST.csv`` listing every file copied, with its sha256;
+  otherwise the copy is refused unless explicitly allowed (``--allow-unverified-mirror`` or
+  ``TRADELIB_ALLOW_UNVERIFIED_MIRROR=1``);
+* manifest updates are serialised with a lock and written atomically; a source is fetched
+  under its own lock, so concurrent fetches neither lose rows nor trip over temporary files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tradelib import config
 from tradelib.data.sources import SOURCES, Source, SourceFile, get_source
-from tradelib.errors import FetchError, MissingDataError
+from tradelib.errors import FetchError, IntegrityError, MissingDataError, ParseError
 
 MANIFEST_FIELDS = ["source_id", "vintage", "file", "url", "origin", "sha256", "size_bytes",
                    "retrieved_at"]
@@ -72,77 +89,204 @@ def atomic_write_bytes(dest: Path, chunks: Iterable[bytes]) -> tuple[str, int]:
                 size += len(chunk)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; stored files are shareable
         os.replace(tmp, dest)
-    except BaseException:
-        try:
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if exc.errno is None:  # not an operating-system error (e.g. requests')
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(dest)) from None
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
     return h.hexdigest(), size
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
+@contextlib.contextmanager
+def _flock(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``folder`` (created if needed), released on exit or death."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def source_lock(source_id: str):
+    """The lock one source is fetched under (``data/raw/<source_id>/``)."""
+    return _flock(config.raw_dir() / source_id)
+
+
+_PART = re.compile(r"\..+\.[A-Za-z0-9_]+\.part")
+
+
+def remove_partials(folder: Path) -> list[Path]:
+    """Delete temporary ``.<name>.<random>.part`` files a killed fetch left in ``folder``.
+    Call it only while holding the folder's source lock."""
+    gone = []
+    if folder.is_dir():
+        for p in folder.iterdir():
+            if p.is_file() and _PART.fullmatch(p.name):
+                p.unlink(missing_ok=True)
+                gone.append(p)
+    return gone
+
+
 # --------------------------------------------------------------------------- manifest
 
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+def _read_csv_rows(path: Path, required: list[str], what: str, fix: str,
+                   check_sha: bool = True) -> list[dict[str, str]]:
+    """Rows of a small CSV, or an :class:`IntegrityError` naming the file and the problem."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = reader.fieldnames or []
+    except UnicodeDecodeError as exc:
+        raise IntegrityError(f"{path}: the {what} is not UTF-8 text ({exc.reason} at byte "
+                             f"{exc.start}); {fix}") from None
+    except csv.Error as exc:
+        raise IntegrityError(f"{path}: the {what} is not a readable CSV ({exc}); {fix}") from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise IntegrityError(f"{path}: the {what} lacks column(s) {missing} (found {header}); "
+                             f"{fix}")
+    for i, row in enumerate(rows, start=2):
+        if None in row or any(row.get(c) is None for c in required):
+            raise IntegrityError(f"{path}: line {i} of the {what} has the wrong number of "
+                                 f"fields; {fix}")
+        if check_sha and "sha256" in required and not _SHA.fullmatch(row["sha256"].strip().lower()):
+            raise IntegrityError(f"{path}: line {i} of the {what} has sha256 "
+                                 f"{row['sha256']!r}, not 64 hex digits; {fix}")
+    return rows
+
+
 def read_manifest(path: Path | None = None) -> list[dict[str, str]]:
-    """Rows of the fetch manifest (empty list if there is none yet)."""
+    """Rows of the fetch manifest (empty list if there is none yet).
+
+    A malformed manifest raises :class:`IntegrityError` naming the file and the line.
+    """
     path = path or config.manifest_path()
     if not path.is_file():
         return []
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    return _read_csv_rows(
+        path, ["source_id", "vintage", "file", "sha256"], "fetch manifest",
+        "restore it from a backup, or delete it and run `python -m tradelib fetch --force` to "
+        "re-fetch and re-record every file", check_sha=False)  # a wrong one fails verification
+
+
+def recorded_sha(source_id: str, vintage: str) -> dict[str, str]:
+    """``{file name: sha256}`` recorded in ``data/raw/MANIFEST.csv`` for one source vintage."""
+    return {r["file"]: r["sha256"].strip().lower() for r in read_manifest()
+            if r["source_id"] == source_id and r["vintage"] == vintage}
 
 
 def _record(stored: Stored, url: str) -> None:
-    """Add or replace the manifest row for ``stored`` (atomic rewrite of the manifest)."""
+    """Add or replace the manifest row for ``stored`` (serialised, atomic rewrite)."""
     path = config.manifest_path()
-    rows = [r for r in read_manifest(path)
-            if not (r["source_id"] == stored.source_id and r["vintage"] == stored.vintage
-                    and r["file"] == stored.path.name)]
-    rows.append({
-        "source_id": stored.source_id, "vintage": stored.vintage, "file": stored.path.name,
-        "url": url, "origin": stored.origin, "sha256": stored.sha256,
-        "size_bytes": str(stored.size), "retrieved_at": _now(),
-    })
-    rows.sort(key=lambda r: (r["source_id"], r["vintage"], r["file"]))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_bytes(path, [buf.getvalue().encode("utf-8")])
+    with _flock(path.parent):
+        rows = [r for r in read_manifest(path)
+                if not (r["source_id"] == stored.source_id and r["vintage"] == stored.vintage
+                        and r["file"] == stored.path.name)]
+        rows.append({
+            "source_id": stored.source_id, "vintage": stored.vintage, "file": stored.path.name,
+            "url": url, "origin": stored.origin, "sha256": stored.sha256,
+            "size_bytes": str(stored.size), "retrieved_at": _now(),
+        })
+        rows.sort(key=lambda r: (r["source_id"], r["vintage"], r["file"]))
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=MANIFEST_FIELDS, lineterminator="\n",
+                           extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+        atomic_write_bytes(path, [buf.getvalue().encode("utf-8")])
+
+
+def _ensure_recorded(stored: Stored, url: str) -> None:
+    """Record ``stored`` unless the manifest already has exactly this file and checksum."""
+    if recorded_sha(stored.source_id, stored.vintage).get(stored.path.name) != stored.sha256:
+        _record(stored, url)
 
 
 # --------------------------------------------------------------------------- mirror
 
-def mirror_manifest(mirror: Path) -> dict[str, dict[str, str]]:
-    """The mirror's MANIFEST.csv keyed by relative path (empty if the mirror has none)."""
+ALLOW_UNVERIFIED_ENV = "TRADELIB_ALLOW_UNVERIFIED_MIRROR"
+
+
+def allow_unverified(explicit: bool = False) -> bool:
+    """Whether copying from a mirror without a valid MANIFEST was explicitly allowed."""
+    return explicit or os.environ.get(ALLOW_UNVERIFIED_ENV, "") not in ("", "0")
+
+
+def mirror_manifest(mirror: Path, *, allow: bool = False) -> dict[str, dict[str, str]]:
+    """The mirror's MANIFEST.csv keyed by relative path.
+
+    A missing or malformed manifest raises :class:`IntegrityError` (a mirror whose files
+    cannot be checked is refused), unless ``allow`` (then ``{}``: files are copied unchecked).
+    """
     path = mirror / "MANIFEST.csv"
-    if not path.exists():
-        return {}
-    with open(path, newline="", encoding="utf-8") as fh:
-        return {row["path"]: row for row in csv.DictReader(fh)}
+    how = (f"restore the mirror's MANIFEST.csv, or, if you trust the files, pass "
+           f"--allow-unverified-mirror (or set {ALLOW_UNVERIFIED_ENV}=1) to copy them unchecked")
+    if not path.is_file():
+        if allow:
+            return {}
+        raise IntegrityError(f"{path}: missing, so the mirror's files cannot be checked against "
+                             f"their sha256; {how}.")
+    try:
+        rows = _read_csv_rows(path, ["path", "sha256"], "mirror MANIFEST", how)
+    except IntegrityError:
+        if allow:
+            return {}
+        raise
+    out: dict[str, dict[str, str]] = {}
+    for row in rows:
+        key = row["path"].strip()
+        if key in out and out[key]["sha256"].lower() != row["sha256"].lower():
+            raise IntegrityError(f"{path}: {key} is listed twice with different sha256; {how}.")
+        out[key] = row
+    return out
 
 
 def mirror_vintages(source: Source, mirror: Path) -> list[str]:
-    """Vintages of ``source`` present in the mirror (folders holding at least one of its files)."""
+    """Vintages of ``source`` in the mirror: folders holding every file of the source."""
     base = mirror / source.mirror_subdir
     if not base.is_dir():
         return []
     names = {f.name for f in source.files}
     out = [d.name for d in base.iterdir()
-           if d.is_dir() and any((d / n).exists() for n in names)]
+           if d.is_dir() and all((d / n).exists() for n in names)]
     return sorted(out)
 
 
 def copy_from_mirror(source: Source, vintage: str, sfile: SourceFile, mirror: Path,
-                     *, force: bool = False) -> Stored:
+                     *, force: bool = False, allow: bool = False) -> Stored:
     """Copy one file of ``source``/``vintage`` from the mirror into ``data/raw``.
 
-    The copy is checked against the sha256 in the mirror's MANIFEST when it lists the file.
+    The copy is checked against the sha256 in the mirror's MANIFEST, which must list the file
+    (unless ``allow``: see :func:`allow_unverified`). A good file already stored is not copied
+    again but is (re-)recorded in ``data/raw/MANIFEST.csv`` when its row is missing.
     """
     rel = f"{source.mirror_subdir}/{vintage}/{sfile.name}"
     src = mirror / rel
@@ -153,25 +297,40 @@ def copy_from_mirror(source: Source, vintage: str, sfile: SourceFile, mirror: Pa
             "or fetch online with `python -m tradelib fetch --online`."
         )
     dest = raw_path(source.id, vintage, sfile.name)
-    expected = mirror_manifest(mirror).get(rel, {}).get("sha256")
+    allow = allow_unverified(allow)
+    listed = mirror_manifest(mirror, allow=allow)
+    expected = (listed.get(rel, {}).get("sha256") or "").strip().lower() or None
+    if expected is None and not allow:
+        raise IntegrityError(
+            f"{mirror / 'MANIFEST.csv'}: does not list {rel} (a partial manifest), so {src} "
+            "cannot be checked. Restore the complete manifest, or pass --allow-unverified-mirror "
+            f"(or set {ALLOW_UNVERIFIED_ENV}=1) to copy it unchecked."
+        )
+    origin = f"mirror:{rel}" if expected else f"mirror-unverified:{rel}"
+    url = sfile.url or source.landing_url
     if dest.exists() and not force:
         digest = sha256_file(dest)
         if expected is None or digest == expected:
-            return Stored(source.id, vintage, dest, digest, dest.stat().st_size, f"mirror:{rel}")
+            stored = Stored(source.id, vintage, dest, digest, dest.stat().st_size, origin)
+            _ensure_recorded(stored, url)
+            return stored
 
     def chunks() -> Iterable[bytes]:
         with open(src, "rb") as fh:
             yield from iter(lambda: fh.read(_CHUNK), b"")
 
-    digest, size = atomic_write_bytes(dest, chunks())
+    digest = sha256_file(src)
     if expected and digest != expected:
-        dest.unlink()
         raise FetchError(
             f"{src}: sha256 {digest[:12]}… does not match the mirror MANIFEST ({expected[:12]}…). "
             "The mirror file is damaged or was replaced; restore it before building."
         )
-    stored = Stored(source.id, vintage, dest, digest, size, f"mirror:{rel}")
-    _record(stored, sfile.url or source.landing_url)
+    digest, size = atomic_write_bytes(dest, chunks())
+    if expected and digest != expected:  # changed while being copied
+        dest.unlink()
+        raise FetchError(f"{src}: changed while being copied; fetch again.")
+    stored = Stored(source.id, vintage, dest, digest, size, origin)
+    _record(stored, url)
     return stored
 
 
@@ -185,14 +344,86 @@ def _progress(total: int | None, desc: str):
 
 
 def _body(resp, bar, expected: int | None) -> Iterable[bytes]:
-    """Yield a response's chunks; raise if fewer bytes arrive than Content-Length promised."""
+    """Yield a response's chunks; raise unless exactly Content-Length bytes arrive (when sent)."""
     received = 0
     for chunk in resp.iter_content(_CHUNK):
         received += len(chunk)
         bar.update(len(chunk))
         yield chunk
-    if expected is not None and received < expected:
-        raise FetchError(f"connection dropped after {received} of {expected} bytes")
+    if expected is not None and received != expected:
+        raise FetchError(f"connection dropped after {received} of {expected} bytes"
+                         if received < expected else
+                         f"received {received} bytes, more than the {expected} announced")
+
+
+# --------------------------------------------------------------------------- checks
+
+#: Sources whose publisher file is a live series: a fresh download must reach this close (in
+#: months) to the retrieval month, else it was cut short (a truncated CSV can end on a line).
+LIVE_MAX_LAG_MONTHS = {"fred": 9, "census-country": 6, "census-ctyseasonal": 6,
+                       "census-duties": 9}
+
+
+def check_format(path: Path, name: str) -> None:
+    """Raise :class:`FetchError` unless ``path`` looks like the format ``name`` promises:
+    not an HTML page, and an ``.xlsx`` is a zip whose members pass their CRC checks."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if not head:
+        raise FetchError(f"{name}: the server sent an empty file")
+    sniff = head.lstrip().lower()
+    if sniff.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
+        raise FetchError(f"{name}: the server sent an HTML/XML page (an error or login page?), "
+                         "not the data file")
+    if name.endswith(".xlsx"):
+        if not zipfile.is_zipfile(path):
+            raise FetchError(f"{name}: not an .xlsx workbook (not a zip archive); the download "
+                             "is truncated or is not the data file")
+        try:
+            with zipfile.ZipFile(path) as z:
+                bad = z.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise FetchError(f"{name}: damaged .xlsx ({exc})") from None
+        if bad is not None:
+            raise FetchError(f"{name}: damaged .xlsx (member {bad} fails its CRC check)")
+    elif name.endswith((".csv", ".txt")):
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not just a multi-byte character cut at 512 bytes
+                raise FetchError(f"{name}: not UTF-8 text (a binary or wrongly encoded "
+                                 "file)") from None
+
+
+def verify_file(source: Source, sfile: SourceFile, path: Path, vintage: str,
+                retrieved: dt.date | None = None) -> None:
+    """Check a file before it counts: format, its parser (header, sheet, values) and, for a
+    fresh download of a live series, that it reaches close to the retrieval month."""
+    from tradelib.data import parse
+
+    check_format(path, sfile.name)
+    parser = getattr(parse, sfile.parser, None)
+    if parser is None:
+        return
+    try:
+        tables = parser(path, vintage)
+    except ParseError as exc:
+        raise FetchError(f"{sfile.name}: not in the expected layout "
+                         f"({str(exc).replace(str(path), sfile.name)})") from None
+    lag = LIVE_MAX_LAG_MONTHS.get(source.id, LIVE_MAX_LAG_MONTHS.get(source.mirror_subdir))
+    if retrieved is None or lag is None:
+        return
+    ends = [t["date"].max() for t in tables.values() if "date" in t and len(t)]
+    if not ends:
+        raise FetchError(f"{sfile.name}: no dated rows")
+    last = max(ends)
+    months = (retrieved.year - last.year) * 12 + retrieved.month - last.month
+    if months > lag:
+        raise FetchError(
+            f"{sfile.name}: the data end at {last:%Y-%m}, {months} months before the download "
+            f"({retrieved:%Y-%m}); the publisher's file reaches within {lag} months, so the "
+            "response was cut short"
+        )
 
 
 def download(url: str, dest: Path, *, timeout: float = 60.0, retries: int = 3,
@@ -261,8 +492,14 @@ _POSTPROCESS: dict[str, Callable[[bytes], bytes]] = {"census-duties": census_api
 
 def download_source(source: Source, *, vintage: str | None = None, timeout: float = 60.0,
                     retries: int = 3) -> list[Stored]:
-    """Download every file of ``source`` from the official URL into a new vintage folder."""
-    vintage = vintage or dt.date.today().strftime("%Y-%m")
+    """Download every file of ``source`` from the official URL into a new vintage folder.
+
+    Every file is downloaded to a staging folder and checked (:func:`verify_file`); only when
+    all of them passed are they moved into ``data/raw/<source>/<vintage>/`` and recorded, so a
+    vintage is complete or not stored at all (an older complete vintage stays the latest).
+    """
+    today = dt.date.today()
+    vintage = vintage or today.strftime("%Y-%m")
     url_kwargs: dict[str, str] = {}
     if source.needs_key:
         key = os.environ.get(source.needs_key, "").strip()
@@ -273,7 +510,6 @@ def download_source(source: Source, *, vintage: str | None = None, timeout: floa
                 f"{source.needs_key}=<key>, or use a mirror (--mirror DIR / TRADELIB_MIRROR)."
             )
         url_kwargs["key"] = key
-    out = []
     for sfile in source.files:
         if sfile.url is None:
             raise FetchError(
@@ -281,14 +517,45 @@ def download_source(source: Source, *, vintage: str | None = None, timeout: floa
                 f"this extract; it is available from a mirror only (--mirror DIR). "
                 f"Landing page: {source.landing_url}"
             )
-        url = sfile.url.format(**url_kwargs)
-        dest = raw_path(source.id, vintage, sfile.name)
-        digest, size = download(url, dest, timeout=timeout, retries=retries,
-                                postprocess=_POSTPROCESS.get(source.id),
-                                desc=f"{source.id} {sfile.name}")
-        stored = Stored(source.id, vintage, dest, digest, size, "download")
-        _record(stored, sfile.url.replace("{key}", "<CENSUS_API_KEY>"))
-        out.append(stored)
+    base = config.raw_dir() / source.id
+    with source_lock(source.id):
+        remove_partials(base / vintage)
+        stage = Path(tempfile.mkdtemp(prefix=f".{vintage}.", suffix=".staging", dir=base))
+        try:
+            staged = []
+            for sfile in source.files:
+                url = sfile.url.format(**url_kwargs)
+                tmp = stage / sfile.name
+                final = raw_path(source.id, vintage, sfile.name)
+                try:
+                    digest, size = download(url, tmp, timeout=timeout, retries=retries,
+                                            postprocess=_POSTPROCESS.get(source.id),
+                                            desc=f"{source.id} {sfile.name}")
+                except FetchError as exc:
+                    raise FetchError(
+                        str(exc).replace(str(tmp), str(final)) + f" No file of {source.id} was "
+                        "stored (a vintage is stored only when every file arrived); the "
+                        "vintages already stored are unchanged.") from None
+                try:
+                    verify_file(source, sfile, tmp, vintage, retrieved=today)
+                except FetchError as exc:
+                    raise FetchError(
+                        f"{url.replace(url_kwargs.get('key') or '<no key>', '<key>')}: "
+                        f"download refused: {exc}. Nothing was stored for {source.id}; the "
+                        "vintages already stored are unchanged. Try again later, or use a "
+                        "mirror (--mirror DIR)."
+                    ) from None
+                staged.append((sfile, tmp, digest, size))
+            out = []
+            for sfile, tmp, digest, size in staged:  # every file passed: move them all in
+                dest = raw_path(source.id, vintage, sfile.name)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, dest)
+                stored = Stored(source.id, vintage, dest, digest, size, "download")
+                _record(stored, sfile.url.replace("{key}", "<CENSUS_API_KEY>"))
+                out.append(stored)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     return out
 
 
@@ -300,19 +567,30 @@ def raw_path(source_id: str, vintage: str, name: str) -> Path:
 
 
 def stored_vintages(source_id: str) -> list[str]:
-    """Vintages of ``source_id`` already stored under ``data/raw`` (complete folders only)."""
+    """Vintages of ``source_id`` already stored under ``data/raw`` (complete folders only:
+    every file of the source present; staging folders are not vintages)."""
     source = get_source(source_id)
     base = config.raw_dir() / source_id
     if not base.is_dir():
         return []
     names = [f.name for f in source.files]
     return sorted(d.name for d in base.iterdir()
-                  if d.is_dir() and any((d / n).exists() for n in names))
+                  if d.is_dir() and not d.name.startswith(".")
+                  and all((d / n).exists() for n in names))
+
+
+def _copy_vintage(source: Source, vintage: str, mdir: Path, *, force: bool,
+                  allow: bool) -> list[Stored]:
+    """Copy one complete mirror vintage of ``source`` (under the source lock)."""
+    with source_lock(source.id):
+        remove_partials(config.raw_dir() / source.id / vintage)
+        return [copy_from_mirror(source, vintage, sfile, mdir, force=force, allow=allow)
+                for sfile in source.files]
 
 
 def fetch_source(source_id: str, *, mirror: str | os.PathLike[str] | None = None,
                  online: bool = False, force: bool = False, timeout: float = 60.0,
-                 retries: int = 3) -> list[Stored]:
+                 retries: int = 3, allow_unverified_mirror: bool = False) -> list[Stored]:
     """Fetch every vintage of one source: all mirror vintages, or one fresh download."""
     source = get_source(source_id)
     mdir = None if online else config.mirror_dir(mirror)
@@ -322,24 +600,26 @@ def fetch_source(source_id: str, *, mirror: str | os.PathLike[str] | None = None
                              "--mirror DIR or TRADELIB_MIRROR=DIR.")
         out = []
         for vintage in mirror_vintages(source, mdir):
-            for sfile in source.files:
-                if (mdir / source.mirror_subdir / vintage / sfile.name).exists():
-                    out.append(copy_from_mirror(source, vintage, sfile, mdir, force=force))
+            out += _copy_vintage(source, vintage, mdir, force=force,
+                                 allow=allow_unverified_mirror)
         if not out:
-            raise FetchError(f"{mdir}: the mirror holds no files for {source_id} "
-                             f"(expected under {source.mirror_subdir}/<vintage>/).")
+            raise FetchError(f"{mdir}: the mirror holds no complete vintage of {source_id} "
+                             f"(expected every file of it under {source.mirror_subdir}/<vintage>/:"
+                             f" {', '.join(f.name for f in source.files)}).")
         return out
     return download_source(source, timeout=timeout, retries=retries)
 
 
 def fetch_all(*, mirror: str | os.PathLike[str] | None = None, online: bool = False,
               sources: Iterable[str] | None = None, force: bool = False,
-              timeout: float = 60.0, retries: int = 3) -> list[Stored]:
+              timeout: float = 60.0, retries: int = 3,
+              allow_unverified_mirror: bool = False) -> list[Stored]:
     """Fetch every registered source (or those named); return what was stored."""
     out: list[Stored] = []
     for sid in sources or SOURCES:
         out.extend(fetch_source(sid, mirror=mirror, online=online, force=force,
-                                timeout=timeout, retries=retries))
+                                timeout=timeout, retries=retries,
+                                allow_unverified_mirror=allow_unverified_mirror))
     return out
 
 
@@ -364,11 +644,8 @@ def ensure_raw(source_id: str, vintage: str | None = None) -> tuple[str, Path]:
             "Fetch it first, or choose one of the available vintages."
         )
     folder = config.raw_dir() / source_id / vintage
-    if mdir is not None and vintage in mirrored:
-        for sfile in source.files:
-            if not (folder / sfile.name).exists() and \
-                    (mdir / source.mirror_subdir / vintage / sfile.name).exists():
-                copy_from_mirror(source, vintage, sfile, mdir)
+    if mdir is not None and vintage in mirrored and vintage not in stored:
+        _copy_vintage(source, vintage, mdir, force=False, allow=False)
     return vintage, folder
 
 
@@ -401,7 +678,8 @@ def cli_fetch(args) -> int:
     where = f"mirror {mdir}" if mdir else "the internet (official URLs)"
     print(f"Fetching from {where} into {config.raw_dir()}")
     stored = fetch_all(mirror=args.mirror, online=args.online, sources=args.source,
-                       force=args.force, timeout=args.timeout, retries=args.retries)
+                       force=args.force, timeout=args.timeout, retries=args.retries,
+                       allow_unverified_mirror=getattr(args, "allow_unverified_mirror", False))
     for s in stored:
         print(f"  {s.source_id:<20} {s.vintage}  {s.path.name:<70} {s.size:>10,d} B  "
               f"sha256 {s.sha256[:12]}")

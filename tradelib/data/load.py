@@ -1,14 +1,18 @@
 """Public loaders: parsed, validated, cached tables by source and vintage.
 
 A loader finds the raw files of the requested vintage (copying them from the offline mirror when
-one is configured and they are not stored yet), checks that the parquet cache was built from
-those exact files (sha256), rebuilds it when not, validates what it returns and sets
-``df.attrs["source"]``, ``["vintage"]`` and ``["citation"]``.
+one is configured and they are not stored yet), checks every raw file against the sha256
+recorded in ``data/raw/MANIFEST.csv`` when it was fetched (an edited or damaged raw file stops
+the load with a message: re-fetch it), checks that the parquet cache was built from those exact
+files and that its parquet files are the ones written then (sha256), rebuilds it when not,
+validates what it returns and sets ``df.attrs["source"]``, ``["vintage"]`` and
+``["citation"]``.
 """
 
 from __future__ import annotations
 
 import difflib
+import sys
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -22,11 +26,12 @@ from tradelib.data.fetch import (
     ensure_raw,
     mirror_vintages,
     read_manifest,
+    recorded_sha,
     sha256_file,
     stored_vintages,
 )
 from tradelib.data.sources import SOURCES, fred_source_id, get_source
-from tradelib.errors import TradelibError, ValidationError
+from tradelib.errors import IntegrityError, TradelibError, ValidationError
 
 TRADE_SOURCES = {"nsa": "census-country", "sa": "census-ctyseasonal"}
 ALIASES = {"eu": "0003", "european union": "0003", "world": "0015", "world nsa": "0015",
@@ -36,14 +41,47 @@ ALIASES = {"eu": "0003", "european union": "0003", "world": "0015", "world nsa":
 # --------------------------------------------------------------------------- build
 
 def _raw_sha(source_id: str, vintage: str) -> dict[str, str]:
+    """sha256 of every raw file of a source vintage, each checked against the fetch manifest.
+
+    Raises :class:`IntegrityError` when a file differs from the checksum recorded when it was
+    fetched (edited, damaged or replaced by hand) or was never recorded.
+    """
     source = get_source(source_id)
     folder = config.raw_dir() / source_id / vintage
-    return {f.name: sha256_file(folder / f.name) for f in source.files
-            if (folder / f.name).exists()}
+    out = {f.name: sha256_file(folder / f.name) for f in source.files
+           if (folder / f.name).exists()}
+    recorded = recorded_sha(source_id, vintage)
+    fix = (f"Re-fetch it: `python -m tradelib fetch --source {source_id} --force` (from the "
+           "mirror or the publisher), or restore the original file.")
+    for name, sha in out.items():
+        want = recorded.get(name)
+        if want is None:
+            raise IntegrityError(
+                f"{folder / name}: not recorded in {config.manifest_path()}, so it cannot be "
+                f"checked (placed by hand, or the manifest lost its row). {fix}")
+        if want != sha:
+            raise IntegrityError(
+                f"{folder / name}: sha256 {sha[:12]}… differs from {want[:12]}… recorded in "
+                f"{config.manifest_path()} when it was fetched: the file was edited, damaged or "
+                f"replaced, so its numbers are not the published ones. {fix}")
+    return out
 
 
 def build(source_id: str, vintage: str | None = None) -> dict[str, Any]:
-    """Parse and validate one source vintage and write it to the cache; return its metadata."""
+    """Parse and validate one source vintage and write it to the cache; return its metadata.
+
+    Builds of the same source vintage are serialised (a lock on its cache folder), and
+    temporary files a killed build left there are removed first.
+    """
+    from tradelib.data.fetch import _flock, remove_partials
+
+    vintage, _ = ensure_raw(source_id, vintage)
+    with _flock(cache.folder(source_id, vintage)):
+        remove_partials(cache.folder(source_id, vintage))
+        return _build_locked(source_id, vintage)
+
+
+def _build_locked(source_id: str, vintage: str) -> dict[str, Any]:
     source = get_source(source_id)
     vintage, folder = ensure_raw(source_id, vintage)
     raw_sha = _raw_sha(source_id, vintage)
@@ -82,10 +120,11 @@ def build(source_id: str, vintage: str | None = None) -> dict[str, Any]:
     return cache.read_meta(source_id, vintage) or {}
 
 
-def _fresh_meta(source_id: str, vintage: str | None) -> tuple[str, dict[str, Any]]:
+def _fresh_meta(source_id: str, vintage: str | None,
+                force: bool = False) -> tuple[str, dict[str, Any]]:
     vintage, _ = ensure_raw(source_id, vintage)
     meta = cache.read_meta(source_id, vintage)
-    if not cache.is_fresh(meta, _raw_sha(source_id, vintage)):
+    if force or not cache.is_fresh(meta, _raw_sha(source_id, vintage)):
         meta = build(source_id, vintage)
     return vintage, meta or {}
 
@@ -103,12 +142,13 @@ def _table(source_id: str, table: str, vintage: str | None = "latest",
     return df
 
 
-def build_all(sources: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """Build every available vintage of every source (or those named)."""
+def build_all(sources: Iterable[str] | None = None, force: bool = False) -> list[dict[str, Any]]:
+    """Build every available vintage of every source (or those named); ``force`` rebuilds
+    even a cache that looks current. A damaged cache is always rebuilt."""
     out = []
     for sid in sources or SOURCES:
         for v in available_vintages(sid):
-            _, meta = _fresh_meta(sid, v)
+            _, meta = _fresh_meta(sid, v, force=force)
             out.append(meta)
     return out
 
@@ -159,6 +199,12 @@ def partner_code(partner: str | int, vintage: str = "latest", adjustment: str = 
             return code
         raise TradelibError(f"partner code {code} is not in the {adjustment.upper()} trade data "
                             f"(vintage {table.attrs['vintage']}).")
+    if isinstance(partner, (float, np.floating)) or not isinstance(partner, (str, int,
+                                                                            np.integer)):
+        raise TradelibError(
+            f"partner {partner!r} ({type(partner).__name__}): give a name such as 'Mexico' or a "
+            "Census code as a string or whole number, e.g. '2010' or 2010 (not a float: codes "
+            "such as 0003 lose their leading zeros)")
     key = str(partner).strip().lower()
     if key in ALIASES and ALIASES[key] in codes:
         return ALIASES[key]
@@ -220,7 +266,18 @@ def load_trade(partners: str | int | Iterable[str | int] | None = None,
     source = _trade_source(adjustment)
     filters = None
     if partners is not None:
-        items = [partners] if isinstance(partners, (str, int, np.integer)) else list(partners)
+        if isinstance(partners, (str, int, np.integer, float, np.floating)):
+            items = [partners]
+        else:
+            try:
+                items = list(partners)
+            except TypeError:
+                raise TradelibError(
+                    f"partners={partners!r}: give None (every partner), a name or code, or a "
+                    "list of them") from None
+        if not items:
+            raise TradelibError("partners=[] selects no partner; pass None for every partner "
+                                "or a list with at least one name or code")
         codes = [partner_code(p, vintage, adjustment) for p in items]
         filters = [("partner_code", "in", codes)]
     df = _table(source, "trade_sa" if adjustment.lower() == "sa" else "trade", vintage, filters)
@@ -355,8 +412,14 @@ def load_etr_by_partner(vintage: str = "latest") -> pd.DataFrame:
 # --------------------------------------------------------------------------- CLI
 
 def cli_build(args) -> int:
-    """``python -m tradelib build``."""
-    for meta in build_all(args.source):
+    """``python -m tradelib build``; exit 1 when there is nothing to build."""
+    metas = build_all(args.source, force=getattr(args, "force", False))
+    if not metas:
+        print(f"build: nothing to build: no raw files under {config.raw_dir()} and no mirror "
+              "configured. Run `python -m tradelib fetch` (or --mirror DIR) first.",
+              file=sys.stderr)
+        return 1
+    for meta in metas:
         v = meta.get("validation", {})
         print(f"  {meta.get('source_id'):<20} {meta.get('vintage')}  tables "
               f"{', '.join(meta.get('tables', []))}  ({meta.get('build_seconds', 0)} s)"
@@ -366,9 +429,16 @@ def cli_build(args) -> int:
 
 
 def cli_vintages(args) -> int:
-    """``python -m tradelib vintages``."""
+    """``python -m tradelib vintages``; exit 1 when no source has any vintage."""
+    found = 0
     for sid in SOURCES:
-        print(f"{sid:<20} {', '.join(available_vintages(sid)) or '(none)'}")
+        vintages = available_vintages(sid)
+        found += len(vintages)
+        print(f"{sid:<20} {', '.join(vintages) or '(none)'}")
+    if not found:
+        print(f"vintages: no data: nothing under {config.raw_dir()} and no mirror configured. "
+              "Run `python -m tradelib fetch` (or --mirror DIR).", file=sys.stderr)
+        return 1
     return 0
 
 

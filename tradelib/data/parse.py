@@ -39,7 +39,8 @@ def _check_nonempty(path: Path) -> None:
 
 
 def _read_excel_with(path: Path, required: list[str], code_col: str) -> tuple[pd.DataFrame, str]:
-    """Read the first sheet of ``path`` that has every ``required`` column."""
+    """Read the one sheet of ``path`` that has every ``required`` column (several such sheets
+    are ambiguous and raise :class:`ParseError`)."""
     _check_nonempty(path)
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
@@ -52,13 +53,20 @@ def _read_excel_with(path: Path, required: list[str], code_col: str) -> tuple[pd
     with book:
         for sheet in book.sheet_names:
             head = pd.read_excel(book, sheet_name=sheet, nrows=0)
-            cols = [str(c).strip() for c in head.columns]
-            seen[sheet] = cols
-            if all(c in cols for c in required):
-                df = pd.read_excel(book, sheet_name=sheet, dtype={code_col: str},
-                                   keep_default_na=False, na_values=[""])
-                df.columns = [str(c).strip() for c in df.columns]
-                return df, sheet
+            seen[sheet] = [str(c).strip() for c in head.columns]
+        matching = [s for s, cols in seen.items() if all(c in cols for c in required)]
+        if len(matching) > 1:
+            raise ParseError(
+                f"{path}: {len(matching)} sheets have the expected columns ({matching}); tradelib "
+                "will not guess which one holds the data (reading the wrong one silently gives "
+                "wrong numbers). Fetch the publisher's file again, or delete the extra sheet."
+            )
+        if matching:
+            sheet = matching[0]
+            df = pd.read_excel(book, sheet_name=sheet, dtype={code_col: str},
+                               keep_default_na=False, na_values=[""])
+            df.columns = [str(c).strip() for c in df.columns]
+            return df, sheet
     missing = {s: [c for c in required if c not in cols] for s, cols in seen.items()}
     raise ParseError(
         f"{path}: no sheet has the expected columns. Missing per sheet: {missing}. "

@@ -20,6 +20,11 @@ FLOWS = ("exports", "imports")
 #: Largest accepted gap between the sum of 12 months and the published annual column, $ millions.
 #: Values rounded to 0.1 can add up to 12 x 0.05 = 0.6 away from an annual total.
 ANNUAL_TOLERANCE_MUSD = 0.6
+#: A partner may be absent for whole years only while it is this small: at most this share of
+#: the largest series (World) in the years around the gap. Census's real gaps are partners that
+#: split, merged or were not itemised (Czechoslovakia, USSR, North Korea ...: under 0.005%); a
+#: missing year of a partner above it (Mexico: ~15%) is a deleted or truncated row.
+MAX_GAP_PARTNER_SHARE = 0.001
 
 TRADE_SCHEMA = pa.DataFrameSchema(
     {
@@ -58,8 +63,11 @@ def validate_trade(df: pd.DataFrame, source: str | Path,
     """Check a tidy trade table; return it (dtypes coerced) or raise :class:`ValidationError`.
 
     Rules: schema (codes, flows, types, no negative values), unique (date, partner_code, flow)
-    keys, and contiguous months within every partner-flow series (whole missing years allowed
-    and recorded in ``attrs["year_gaps"]``, see :func:`check_contiguous`).
+    keys, contiguous months within every partner-flow series (whole missing years allowed only
+    for partners below :data:`MAX_GAP_PARTNER_SHARE` of the largest series around the gap, and
+    recorded in ``attrs["year_gaps"]``, see :func:`check_contiguous` and
+    :func:`check_year_gaps`), and no month that is 0 for every partner and flow (a month Census
+    has not published, or a damaged file, is never zero trade: :func:`check_zero_months`).
     """
     source = str(source)
     try:
@@ -73,8 +81,56 @@ def validate_trade(df: pd.DataFrame, source: str | Path,
         raise err from None
     gaps = check_contiguous(out, source, ["partner_code", "flow"],
                             allow_year_gaps=allow_year_gaps)
+    check_year_gaps(out, gaps, source)
+    check_zero_months(out, source)
     out.attrs["year_gaps"] = gaps
     return out
+
+
+def check_year_gaps(df: pd.DataFrame, gaps: pd.DataFrame, source: str | Path,
+                    max_share: float = MAX_GAP_PARTNER_SHARE) -> None:
+    """A whole missing year is accepted only for a partner too small to matter (see
+    :data:`MAX_GAP_PARTNER_SHARE`); for any other partner it is a deleted or truncated row."""
+    if gaps.empty:
+        return
+    year = df["date"].dt.year
+    totals = df.assign(year=year).groupby(["partner_code", "year"])["value_musd"].sum()
+    largest = totals.groupby(level="year").max()
+    bad = []
+    for (code, prev, nxt), _ in gaps.groupby(["partner_code", "previous_month", "month"]):
+        years = [int(prev[:4]), int(nxt[:4])]
+        share = max((totals.get((code, y), 0.0) / largest[y]) if largest.get(y, 0) > 0 else 0.0
+                    for y in years)
+        if share > max_share:
+            name = df.loc[df["partner_code"] == code, "partner"].iloc[0]
+            missing = f"{years[0] + 1}" + (f"-{years[1] - 1}" if years[1] - years[0] > 2 else "")
+            bad.append(f"{name} ({code}): no rows for {missing} (between {prev} and {nxt}), "
+                       f"though its trade is {share:.1%} of the largest series around the gap")
+    if bad:
+        raise ValidationError(
+            f"{source}: rule 'no missing year for a partner that matters' failed:\n  "
+            + "\n  ".join(bad)
+            + f"\nOnly partners under {max_share:.1%} of world trade may skip whole years (Census "
+            "stops itemising them); a row is missing from the file (deleted or truncated). "
+            "Fetch it again."
+        )
+
+
+def check_zero_months(df: pd.DataFrame, source: str | Path) -> None:
+    """No month may be 0 for every partner and flow: that is a month not (or wrongly)
+    published, never zero trade. Missing (NaN) values are ignored."""
+    known = df.dropna(subset=["value_musd"])
+    if known.empty or known["partner_code"].nunique() < 2:
+        return
+    by_month = known.groupby("date")["value_musd"].agg(lambda s: bool((s == 0).all()))
+    zero = by_month[by_month].index
+    if len(zero):
+        months = ", ".join(d.strftime("%Y-%m") for d in zero[:12])
+        raise ValidationError(
+            f"{source}: rule 'no month is 0 for every partner' failed for {len(zero)} month(s): "
+            f"{months}. Census writes 0 for months it has not published; inside the series this "
+            "means a damaged or wrongly edited file, not zero trade. Fetch it again."
+        )
 
 
 def check_contiguous(df: pd.DataFrame, source: str | Path, keys: list[str],

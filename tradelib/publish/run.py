@@ -6,6 +6,16 @@ injected), and the site is rendered from those copies into ``site/`` (``site/<sl
 partner other than Mexico). ``--inplace`` re-executes the committed notebooks themselves with their
 own parameters, which is how authors refresh the published outputs.
 
+Safety: ``output/<slug>/`` is a folder ``run`` owns (:mod:`tradelib.publish.outdir`): each
+executed copy is written to a temporary file and renamed into place only when every cell
+succeeded, so a failing or interrupted notebook leaves the previous copy intact. ``--inplace``
+executes a copy in memory and replaces the committed notebook only after every cell succeeded.
+One ``run`` per checkout at a time (a lock; ``--wait`` waits for the other one). Ctrl-C or
+SIGTERM stop the notebooks being executed and those queued, shut their kernels down, write a
+summary marked incomplete and exit 130/143. ``run-summary.json`` records, per notebook, the
+sha256 of the executed copy and of its source; :func:`verify_executed` checks that the executed
+set is complete and current, and the site is rendered only then.
+
 Notebooks whose metadata carries ``{"tradelib": {"partner_specific": "Mexico"}}`` only make sense
 for that partner; for any other partner they are skipped with a message.
 """
@@ -13,12 +23,17 @@ for that partner; for any other partner they are skipped with a message.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
 import json
 import os
 import re
+import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -35,6 +50,23 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 class NotebookRunError(TradelibError):
     """A notebook could not be executed (the message names the notebook and the cell)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a run; ``results`` holds the notebooks finished before it."""
+
+    def __init__(self, results: list[NotebookResult], signum: int = signal.SIGINT) -> None:
+        super().__init__(f"interrupted by signal {signum}")
+        self.results = results
+        self.signum = signum
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,9 +272,16 @@ def execute_with_papermill(
 
 
 def execute_inplace(src: Path, timeout: int, kernel: str) -> None:
-    """Re-execute a committed notebook in place from a fresh kernel (no parameters injected)."""
+    """Re-execute a committed notebook in place from a fresh kernel (no parameters injected).
+
+    The notebook is executed as a copy in memory; the committed file is replaced (atomically)
+    only when every cell succeeded. On a failure or an interrupt it is left exactly as it was,
+    and the exception carries the failing cell's source (for :func:`describe_failure`).
+    """
     import nbformat
     from nbclient import NotebookClient
+
+    from tradelib.publish.outdir import atomic_write
 
     nb = nbformat.read(str(src), as_version=4)
     client = NotebookClient(
@@ -254,38 +293,42 @@ def execute_inplace(src: Path, timeout: int, kernel: str) -> None:
     )
     try:
         client.execute()
-    finally:
-        nbformat.write(nb, str(src))
+    except Exception as exc:
+        _attach_error_cell(nb, exc)
+        raise
+    text = nbformat.writes(nb)
+    atomic_write(src, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
 
 
-def _inplace_error(src: Path, exc: BaseException) -> BaseException:
+def _attach_error_cell(nb: Any, exc: BaseException) -> None:
     """Give an nbclient CellExecutionError the attributes ``describe_failure`` reads."""
     # nbclient's error has ename/evalue but not the source; find the cell with an error output.
-    import nbformat
-
-    if getattr(exc, "source", None) is None:
-        try:
-            nb = nbformat.read(str(src), as_version=4)
-        except (OSError, ValueError):
-            return exc
-        for cell in nb.cells:
-            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-                exc.source = cell.source  # type: ignore[attr-defined]
-                exc.exec_count = cell.get("execution_count")  # type: ignore[attr-defined]
-                break
-    return exc
+    if getattr(exc, "source", None) is not None:
+        return
+    for cell in nb.cells:
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            exc.source = cell.source  # type: ignore[attr-defined]
+            exc.exec_count = cell.get("execution_count")  # type: ignore[attr-defined]
+            return
 
 
 def run_one(src: Path, plan: RunPlan) -> NotebookResult:
     """Execute one notebook according to ``plan`` and report the outcome (never raises)."""
     import nbformat
 
-    nb = nbformat.read(str(src), as_version=4)
+    from tradelib.publish.outdir import OwnedDir
+
+    try:
+        nb = nbformat.read(str(src), as_version=4)
+    except (OSError, ValueError) as exc:
+        return NotebookResult(src.name, "failed", message=f"{src}: cannot be read as a notebook "
+                              f"({exc}); restore it (git checkout) or fix the JSON")
     only_for = partner_specific(nb)
-    stale = None if plan.inplace or plan.out_dir is None else plan.out_dir / src.name
-    if stale is not None and stale.exists():
-        stale.unlink()  # never leave an output from an earlier run behind
+    owned = None if plan.inplace or plan.out_dir is None else \
+        OwnedDir.claim(plan.out_dir, command="run")
     if only_for and not same_partner(only_for, plan.partner):
+        if owned is not None and src.name in owned.owned():
+            owned.remove(src.name)  # never leave an output from an earlier run behind
         return NotebookResult(
             src.name,
             "skipped",
@@ -297,15 +340,18 @@ def run_one(src: Path, plan: RunPlan) -> NotebookResult:
             execute_inplace(src, plan.timeout, plan.kernel)
             out = src
         else:
-            assert plan.out_dir is not None
-            out = plan.out_dir / src.name
-            execute_with_papermill(
-                src, out, plan.parameters, plan.timeout, plan.kernel, plan.cell_progress
-            )
+            assert owned is not None
+            out = owned.path(src.name)
+            with owned.atomic(src.name) as tmp:
+                execute_with_papermill(
+                    src, tmp, plan.parameters, plan.timeout, plan.kernel, plan.cell_progress
+                )
     except Exception as exc:  # noqa: BLE001 - any failure is reported per notebook
-        if plan.inplace:
-            exc = _inplace_error(src, exc)
+        if _LAST_SIGNAL:  # an interrupt that nbclient turned into "kernel died" / cancelled
+            raise KeyboardInterrupt(f"signal {_LAST_SIGNAL['signum']}") from None
         message, index = describe_failure(src, exc)
+        if not plan.inplace and out.exists():
+            message += f"\n    {out} still holds the previous executed copy (not this run's)"
         return NotebookResult(src.name, "failed", time.perf_counter() - start, None, message, index)
     return NotebookResult(src.name, "ok", time.perf_counter() - start, str(out))
 
@@ -317,19 +363,25 @@ def run_notebooks(
     progress: bool = True,
     runner: Callable[[Path, RunPlan], NotebookResult] = run_one,
     durations: dict[str, float] | None = None,
+    isolate: bool = False,
 ) -> list[NotebookResult]:
     """Execute every notebook of ``plan`` (``jobs`` at a time) with a tqdm progress bar.
 
     With several jobs, notebooks start longest first according to ``durations`` (seconds by file
     name, e.g. from the previous run's summary; unknown ones count as longest), which shortens the
     whole run when one notebook dominates. Results come back in notebook order.
+
+    With ``isolate`` (what the command line uses) notebooks always run in worker processes, even
+    one at a time: nbclient takes over SIGINT/SIGTERM while it executes, so only a process that
+    does not execute notebooks itself can stop the run promptly on Ctrl-C or SIGTERM
+    (:func:`stop_pool` kills the workers and their kernels). Raises :class:`RunInterrupted`.
     """
     from tqdm.auto import tqdm
 
     results: dict[str, NotebookResult] = {}
     bar = tqdm(total=len(plan.notebooks), unit="nb", disable=not progress, file=sys.stderr)
     try:
-        if jobs <= 1 or len(plan.notebooks) <= 1:
+        if not isolate and (jobs <= 1 or len(plan.notebooks) <= 1):
             plan = replace(plan, cell_progress=progress)
             for src in plan.notebooks:
                 bar.set_description(src.stem)
@@ -338,7 +390,10 @@ def run_notebooks(
                 bar.set_postfix_str(f"{res.status} {res.seconds:.0f}s")
                 bar.update(1)
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            if jobs <= 1:
+                plan = replace(plan, cell_progress=progress)
+            pool = ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_worker_init)
+            try:
                 order = longest_first(plan.notebooks, durations or {})
                 futures = {pool.submit(runner, src, plan): src for src in order}
                 bar.set_description(f"{jobs} at a time")
@@ -347,18 +402,86 @@ def run_notebooks(
                     results[res.notebook] = res
                     bar.set_postfix_str(f"{res.notebook} {res.status}")
                     bar.update(1)
+            except BaseException:
+                stop_pool(pool)
+                raise
+            pool.shutdown(wait=True)
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        # nbclient runs an asyncio loop: Ctrl-C there may surface as CancelledError
+        done = [results[p.name] for p in plan.notebooks if p.name in results]
+        signum = getattr(exc, "signum", None) or _LAST_SIGNAL.get("signum", signal.SIGINT)
+        raise RunInterrupted(done, signum) from None
     finally:
         bar.close()
     return [results[p.name] for p in plan.notebooks]
 
 
+_LAST_SIGNAL: dict[str, int] = {}
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    _LAST_SIGNAL["signum"] = signum
+    exc = KeyboardInterrupt(f"signal {signum}")
+    exc.signum = signum  # type: ignore[attr-defined]
+    raise exc
+
+
+def _worker_init() -> None:  # pragma: no cover - runs in the worker processes
+    """Notebook workers leave Ctrl-C to the run process (which stops them), and on Linux die
+    with it, even when it is killed with ``kill -9`` (their kernels then exit by themselves:
+    ipykernel polls its parent)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued notebooks and kill the running ones at once: each worker process, and
+    the process group of every kernel it started (a kernel runs in its own session)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    kernels = [k for proc in procs if proc.pid for k in _children(proc.pid)]
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        with contextlib.suppress(OSError, AttributeError):
+            proc.kill()
+    for k in kernels:
+        with contextlib.suppress(OSError):
+            os.killpg(k, signal.SIGKILL) if os.getpgid(k) == k else os.kill(k, signal.SIGKILL)
+    for proc in procs:
+        proc.join(5)
+
+
 def remove_orphans(out_dir: Path, notebooks: list[Path]) -> list[Path]:
-    """Delete executed copies in ``out_dir`` whose source notebook no longer exists."""
-    names = {p.name for p in notebooks}
-    orphans = [p for p in out_dir.glob("*.ipynb") if p.name not in names]
-    for p in orphans:
-        p.unlink()
-    return orphans
+    """Delete executed copies ``run`` wrote to ``out_dir`` whose source notebook no longer
+    exists (files ``run`` did not write are never touched)."""
+    from tradelib.publish.outdir import OwnedDir
+    from tradelib.publish.site import SUMMARY_FILE
+
+    owned = OwnedDir.claim(out_dir, command="run")
+    keep = {p.name for p in notebooks} | {SUMMARY_FILE}
+    return [p for p in owned.remove_stale(keep | {n for n in owned.owned()
+                                                  if not n.endswith(".ipynb")})]
 
 
 def longest_first(notebooks: list[Path], durations: dict[str, float]) -> list[Path]:
@@ -399,25 +522,107 @@ def summary_table(results: list[NotebookResult]) -> str:
 
 
 def write_summary(
-    out_dir: Path, results: list[NotebookResult], parameters: dict[str, Any], partner: str
+    out_dir: Path,
+    results: list[NotebookResult],
+    parameters: dict[str, Any],
+    partner: str,
+    *,
+    sources: Iterable[Path] | None = None,
+    interrupted: bool = False,
 ) -> Path:
-    """Write ``run-summary.json`` next to the executed notebooks (read by the site index)."""
-    from tradelib.publish.book import SUMMARY_FILE
+    """Write ``run-summary.json`` next to the executed notebooks (atomically; read by the site).
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / SUMMARY_FILE
+    ``sources`` are every source notebook the executed set must cover (default: the notebooks
+    of ``results``). Each result records the sha256 of its executed copy (``executed_sha256``)
+    and of its source (``source_sha256``, when ``sources`` are given). ``complete`` is true only
+    when the run was not interrupted and every source has a result ``ok`` or ``skipped``.
+    """
+    from tradelib.publish.book import SUMMARY_FILE
+    from tradelib.publish.outdir import OwnedDir
+
+    owned = OwnedDir.claim(out_dir, command="run")
+    src_paths = {p.name: p for p in (sources or [])}
+    rows = []
+    for r in results:
+        row = asdict(r)
+        out = out_dir / r.notebook
+        row["executed_sha256"] = _sha256(out) if r.status == "ok" and out.is_file() else None
+        src = src_paths.get(r.notebook)
+        row["source_sha256"] = _sha256(src) if src is not None and src.is_file() else None
+        rows.append(row)
+    expected = sorted(src_paths) if src_paths else [r.notebook for r in results]
+    statuses = {r.notebook: r.status for r in results}
+    missing = [n for n in expected if statuses.get(n) not in ("ok", "skipped")]
     payload = {
         "partner": partner,
         "parameters": parameters,
-        "results": [asdict(r) for r in results],
+        "complete": not interrupted and not missing,
+        "interrupted": interrupted,
+        "incomplete_notebooks": missing,
+        "written_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "results": rows,
     }
     # --- issue 10: provenance (software, BLAS kernel, platform, data vintages) ---
     from tradelib.publish import provenance
 
     payload["provenance"] = provenance.collect()
     # --- end issue 10 ---
-    path.write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
-    return path
+    return owned.write_text(SUMMARY_FILE, json.dumps(payload, indent=1, default=str))
+
+
+def verify_executed(out_dir: str | Path, notebook_dir: str | Path | None = None) -> list[str]:
+    """Problems that stop ``out_dir`` from being a complete, current set of executed notebooks.
+
+    Empty list = publishable: ``run-summary.json`` exists and says ``complete``; every notebook
+    it lists as ``ok`` is present with the sha256 it recorded (not re-executed, edited or
+    swapped since); no other executed notebook lies in the folder; and, with ``notebook_dir``,
+    the source notebooks are the ones that were executed (same names, unchanged since).
+    """
+    from tradelib.publish.book import SUMMARY_FILE
+
+    out_dir = Path(out_dir)
+    path = out_dir / SUMMARY_FILE
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [f"{path}: no run summary; run `python -m tradelib run` first"]
+    except (OSError, ValueError) as exc:
+        return [f"{path}: unreadable ({exc}); re-run `python -m tradelib run`"]
+    if not isinstance(summary, dict) or not isinstance(summary.get("results"), list):
+        return [f"{path}: not a run summary; re-run `python -m tradelib run`"]
+    problems = []
+    if summary.get("interrupted"):
+        problems.append(f"{path}: the last run was interrupted; re-run `python -m tradelib run`")
+    elif not summary.get("complete"):
+        names = ", ".join(summary.get("incomplete_notebooks") or []) or "some notebooks"
+        problems.append(f"{path}: the last run did not complete ({names} failed or did not run); "
+                        "fix them and re-run `python -m tradelib run`")
+    listed = {}
+    for r in summary["results"]:
+        if isinstance(r, dict) and "notebook" in r:
+            listed[str(r["notebook"])] = r
+    for name, r in listed.items():
+        if r.get("status") != "ok":
+            continue
+        f = out_dir / name
+        if not f.is_file():
+            problems.append(f"{f}: listed as executed in {SUMMARY_FILE} but missing; re-run")
+        elif r.get("executed_sha256") != _sha256(f):
+            problems.append(f"{f}: changed since the run recorded it (sha256 differs); re-run")
+    extra = sorted(p.name for p in out_dir.glob("*.ipynb")
+                   if not p.name.startswith(".") and p.name not in listed)
+    if extra:
+        problems.append(f"{out_dir}: executed notebooks not in {SUMMARY_FILE}: {extra}; re-run")
+    if notebook_dir is not None:
+        sources = {p.name: p for p in Path(notebook_dir).glob("*.ipynb")
+                   if not p.name.startswith(".")}
+        for name in sorted(sources.keys() - listed.keys()):
+            problems.append(f"{sources[name]}: not executed by the last run; re-run")
+        for name in sorted(sources.keys() & listed.keys()):
+            want = listed[name].get("source_sha256")
+            if want and want != _sha256(sources[name]):
+                problems.append(f"{sources[name]}: edited since the last run; re-run")
+    return problems
 
 
 def build_parameters(
@@ -437,6 +642,36 @@ def build_parameters(
 # --------------------------------------------------------------------------------------------
 
 
+def month_arg(text: str) -> str:
+    """argparse type for ``--start``/``--end``: ``YYYY-MM`` not after the current month, or
+    ``none``."""
+    if text.strip().lower() in ("none", "null"):
+        return "none"
+    m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month; write YYYY-MM, e.g. 2019-01")
+    now = dt.date.today()
+    if (int(m.group(1)), int(m.group(2))) > (now.year, now.month):
+        raise argparse.ArgumentTypeError(
+            f"{text} is in the future (this is {now:%Y-%m}); no data exists yet. Give a month up "
+            "to the latest published one"
+        )
+    if int(m.group(1)) < 1985:
+        raise argparse.ArgumentTypeError(f"{text} is before 1985-01, where the Census data start")
+    return text.strip()
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m tradelib run``."""
     parser.description = (
@@ -446,8 +681,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--partner", default=DEFAULT_PARTNER, help="partner name or Census code (default Mexico)"
     )
-    parser.add_argument("--start", help="first month, YYYY-MM (default: each notebook's own)")
-    parser.add_argument("--end", help="last month, YYYY-MM, or 'none' for the latest")
+    parser.add_argument("--start", type=month_arg,
+                        help="first month, YYYY-MM (default: each notebook's own)")
+    parser.add_argument("--end", type=month_arg,
+                        help="last month, YYYY-MM, or 'none' for the latest")
     parser.add_argument("--vintage", help="data vintage YYYY-MM or 'latest'")
     parser.add_argument("--mirror", help="copy raw files from this mirror folder")
     # --- issue 10: data archive ---
@@ -472,12 +709,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=positive_int,
         default=None,
         help="notebooks executed at the same time (default: $TRADELIB_JOBS, else 2 when the "
         "machine has 2 or more CPUs)",
     )
-    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    parser.add_argument("--timeout", type=positive_int, default=600,
+                        help="seconds per cell (default 600)")
+    parser.add_argument("--wait", action="store_true",
+                        help="if another run holds this checkout's lock, wait for it to finish")
     parser.add_argument("--kernel", default=KERNEL_NAME, help="Jupyter kernel name")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -517,6 +757,25 @@ def fetch_each(mirror: str | None) -> dict[str, str]:
     return failed
 
 
+def build_each() -> dict[str, str]:
+    """Build every source; one that fails is reported and skipped. Returns ``{source: error}``.
+
+    Like :func:`fetch_each`: a source that cannot be built must not stop the notebooks that do
+    not need it; those that do fail with the loader's message (and the run exits non-zero).
+    """
+    from tradelib.data import load
+    from tradelib.data.sources import SOURCES
+
+    failed: dict[str, str] = {}
+    for sid in SOURCES:
+        try:
+            load.build_all([sid])
+        except TradelibError as exc:
+            failed[sid] = str(exc)
+            print(f"build: {sid} skipped: {exc}", file=sys.stderr)
+    return failed
+
+
 def _prepare_data(args: argparse.Namespace) -> None:
     """Fetch and build, unless switched off."""
     if not args.no_fetch and getattr(args, "archive", None):  # issue 10: data archive
@@ -528,14 +787,56 @@ def _prepare_data(args: argparse.Namespace) -> None:
         print("fetch: raw files", file=sys.stderr)
         fetch_each(args.mirror)
     if not args.no_build:
-        from tradelib.data import load
-
         print("build: parse, validate, cache", file=sys.stderr)
-        load.build_all()
+        build_each()
+
+
+@contextlib.contextmanager
+def run_lock(wait: bool = False) -> Iterator[None]:
+    """One ``run`` per checkout: an exclusive lock on the project folder (released on exit,
+    also when the process is killed). Without ``wait`` a second run stops with a message."""
+    from tradelib import config
+
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    root = config.project_root()
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise TradelibError(
+                f"{root}: another `python -m tradelib run` is running in this checkout. Wait for "
+                "it to finish, or pass --wait to queue behind it."
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt and are remembered (``_LAST_SIGNAL``), so a
+    run stops as on Ctrl-C even when nbclient reports the interrupt as a dead kernel."""
+    _LAST_SIGNAL.clear()
+    try:
+        previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the pipeline; exit code 1 when a notebook failed."""
+    """Run the pipeline; exit code 1 when a notebook failed or the executed set is incomplete,
+    130/143 when interrupted by Ctrl-C/SIGTERM."""
     from tradelib.publish.book import skip_iri_grammars  # issue 15: seconds per process
 
     skip_iri_grammars()
@@ -545,18 +846,41 @@ def main(args: argparse.Namespace) -> int:
     )
     if args.inplace and (args.start or args.end or args.vintage):
         raise inplace_error
+    if args.start and args.end and args.end != "none" and args.start > args.end:
+        raise TradelibError(f"--start {args.start} is after --end {args.end}; swap them")
+    with run_lock(getattr(args, "wait", False)), _terminate_as_interrupt():
+        try:
+            return _main_locked(args, inplace_error)
+        except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+            signum = getattr(exc, "signum", None) or _LAST_SIGNAL.get("signum", signal.SIGINT)
+            print("run: interrupted before the notebooks started; nothing was executed",
+                  file=sys.stderr)
+            return 128 + int(signum)
+
+
+def _main_locked(args: argparse.Namespace, inplace_error: TradelibError) -> int:
     _prepare_data(args)  # first: resolving the partner's name reads the data
     partner = display_partner(args.partner)
     slug = slugify(partner)
     if args.inplace and not same_partner(partner, DEFAULT_PARTNER):
         raise inplace_error
     nb_dir = Path(args.notebooks) if args.notebooks else default_notebook_dir()
+    all_notebooks = list_notebooks(nb_dir)
     notebooks = list_notebooks(nb_dir, args.only)
     if not notebooks:
-        raise NotebookRunError(f"{nb_dir}: no notebooks (*.ipynb) to execute")
+        raise NotebookRunError(f"{nb_dir}: no notebooks (*.ipynb) to execute"
+                               + (f" matching --only {args.only}" if args.only else ""))
     out_dir = (
         nb_dir if args.inplace else (Path(args.out) if args.out else default_output_dir()) / slug
     )
+    if not args.inplace:
+        from tradelib.publish.outdir import OwnedDir
+        from tradelib.publish.site import SUMMARY_FILE
+
+        legacy = None if args.out else {p.name for p in all_notebooks} | {SUMMARY_FILE}
+        owned = OwnedDir.claim(out_dir, command="run", protected=[nb_dir], option="--out",
+                               legacy=legacy)  # output/<slug>/ of an older tradelib: adopted
+        owned.remove_partials()  # temporaries of a run that was killed (we hold the run lock)
     params = {} if args.inplace else build_parameters(partner, args.start, args.end, args.vintage)
     plan = RunPlan(
         notebooks=notebooks,
@@ -574,27 +898,52 @@ def main(args: argparse.Namespace) -> int:
     if not args.inplace and not args.only:
         remove_orphans(out_dir, notebooks)
     durations = previous_durations(out_dir) if not args.inplace else {}
+    previous = _previous_results(out_dir, params) if args.only and not args.inplace else {}
     try:
-        results = run_notebooks(plan, jobs=jobs, progress=not args.no_progress, durations=durations)
-    except KeyboardInterrupt:
-        print("run: interrupted; executed copies may be incomplete", file=sys.stderr)
-        return 130
+        results = run_notebooks(plan, jobs=jobs, progress=not args.no_progress, durations=durations,
+                                isolate=True)
+    except RunInterrupted as exc:
+        done = {r.notebook for r in exc.results}
+        if not args.inplace:
+            owned.remove_partials()  # temporaries of the notebooks that were stopped
+            merged = _merge_results(all_notebooks, exc.results, previous, skip=done)
+            write_summary(out_dir, merged, params, partner, sources=all_notebooks,
+                          interrupted=True)
+        print(summary_table(exc.results) if exc.results else "no notebook finished")
+        print(
+            f"run: interrupted (signal {exc.signum}); {len(done)} of {len(notebooks)} notebooks "
+            "finished. Notebooks not finished keep their previous outputs"
+            + (" (the committed notebooks are unchanged)." if args.inplace else
+               f"; {out_dir / 'run-summary.json'} is marked incomplete and the site was not "
+               "rebuilt. Re-run to complete."),
+            file=sys.stderr,
+        )
+        return 128 + int(exc.signum)
     if not args.inplace:
-        write_summary(out_dir, results, params, partner)
+        merged = _merge_results(all_notebooks, results, previous,
+                                skip={r.notebook for r in results})
+        write_summary(out_dir, merged, params, partner, sources=all_notebooks)
     print(summary_table(results))
     failed = [r for r in results if r.status == "failed"]
+    incomplete = False
     if not args.no_site and not args.inplace:
         # --- site: the Jupyter Book (issue 15) ---
         from tradelib.publish import book
 
         site_dir = Path(args.site_dir) if args.site_dir else default_site_dir(slug)
-        built = book.build_book(
-            out_dir, site_dir, partner=partner, cache_dir=book.default_cache_dir(site_dir)
-        )
-        print(
-            f"site: {len(built.pages)} pages in {site_dir}, built in {built.seconds:.1f} s "
-            f"(open {built.pages[0]})"
-        )
+        problems = verify_executed(out_dir, nb_dir)
+        if problems:
+            incomplete = True
+            print("site: not rebuilt, the executed notebooks are not a complete, current set:\n  "
+                  + "\n  ".join(problems), file=sys.stderr)
+        else:
+            built = book.build_book(
+                out_dir, site_dir, partner=partner, cache_dir=book.default_cache_dir(site_dir)
+            )
+            print(
+                f"site: {len(built.pages)} pages in {site_dir}, built in {built.seconds:.1f} s "
+                f"(open {built.pages[0]})"
+            )
         # --- end site ---
     print(f"elapsed: {time.perf_counter() - t0:.1f} s")
     if failed:
@@ -603,4 +952,41 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
+    return 1 if incomplete else 0
+
+
+def _previous_results(out_dir: Path, params: dict[str, Any]) -> dict[str, NotebookResult]:
+    """Results of the previous run into ``out_dir`` with the same parameters (for ``--only``)."""
+    from tradelib.publish.site import SUMMARY_FILE
+
+    try:
+        summary = json.loads((out_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(summary, dict) or summary.get("parameters") != params:
+        return {}
+    out = {}
+    fields = set(NotebookResult.__dataclass_fields__)
+    for r in summary.get("results") or []:
+        if not isinstance(r, dict) or "notebook" not in r or "status" not in r:
+            continue
+        f = out_dir / str(r["notebook"])
+        if r["status"] == "ok" and (not f.is_file() or r.get("executed_sha256") != _sha256(f)):
+            continue  # that copy is gone or changed: it no longer counts
+        out[str(r["notebook"])] = NotebookResult(**{k: v for k, v in r.items() if k in fields})
+    return out
+
+
+def _merge_results(all_notebooks: list[Path], results: list[NotebookResult],
+                   previous: dict[str, NotebookResult], skip: set[str]) -> list[NotebookResult]:
+    """This run's results, plus the previous run's for notebooks this run did not execute."""
+    mine = {r.notebook: r for r in results}
+    merged = []
+    for p in all_notebooks:
+        if p.name in mine:
+            merged.append(mine[p.name])
+        elif p.name not in skip and p.name in previous:
+            merged.append(previous[p.name])
+        else:
+            merged.append(NotebookResult(p.name, "not run", message=""))
+    return merged

@@ -86,28 +86,41 @@ def student_copy(nb: Any) -> Any:
     return out
 
 
-def make_student_copies(src_dir: Path, out_dir: Path) -> list[Path]:
-    """Write a student copy of every notebook in ``src_dir`` to ``out_dir``; return the paths."""
+def make_student_copies(src_dir: Path, out_dir: Path, *, option: str = "--out") -> list[Path]:
+    """Write a student copy of every notebook in ``src_dir`` to ``out_dir``; return the paths.
+
+    ``out_dir`` must be a folder this command owns (see :mod:`tradelib.publish.outdir`): new,
+    empty, or written by an earlier ``student`` run. The committed notebooks folder (and
+    ``src_dir`` itself) are refused. Each copy is written atomically; only copies this command
+    wrote earlier are replaced or, when their source is gone, deleted. Every source is read and
+    checked before anything is written.
+    """
     import nbformat
 
-    sources = sorted(p for p in src_dir.glob("*.ipynb") if not p.name.startswith("."))
+    from tradelib.publish.outdir import OwnedDir
+
+    sources = sorted(p for p in Path(src_dir).glob("*.ipynb") if not p.name.startswith("."))
     if not sources:
         raise TeachError(f"{src_dir}: no notebooks (*.ipynb) to copy; pass --notebooks <folder>")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    copies = []
     for src in sources:
-        nb = nbformat.read(str(src), as_version=4)
+        try:
+            nb = nbformat.read(str(src), as_version=4)
+        except (OSError, ValueError) as exc:
+            raise TeachError(f"{src}: cannot be read as a notebook ({exc}); fix or restore it "
+                             "(git checkout)") from None
         n_solutions = sum(is_solution(c) for c in nb.cells)
         if n_solutions == 0:
             raise TeachError(
                 f"{src}: no cell is tagged '{SOLUTION_TAG}', so the student copy would equal the "
                 "source; tag each worked solution cell (markdown and code) with 'solution'"
             )
-        target = out_dir / src.name
-        nbformat.write(student_copy(nb), str(target))
-        written.append(target)
-    for orphan in set(out_dir.glob("*.ipynb")) - set(written):
-        orphan.unlink()  # the copy of a notebook that no longer exists
+        text = nbformat.writes(student_copy(nb))
+        copies.append((src.name, text if text.endswith("\n") else text + "\n"))
+    # no adoption of marker-less folders here: students edit their copies in place
+    owned = OwnedDir.claim(out_dir, command="student", protected=[src_dir], option=option)
+    written = [owned.write_text(name, text) for name, text in copies]
+    owned.remove_stale(name for name, _ in copies)  # copies of notebooks that no longer exist
     return written
 
 
@@ -468,7 +481,7 @@ def main(args: argparse.Namespace) -> int:
     src = Path(args.notebooks) if args.notebooks else config.project_root() / "notebooks"
     out = Path(args.out)
     if not args.check:
-        written = make_student_copies(src, out)
+        written = make_student_copies(src, out, option="--out")
         print(f"student: {len(written)} notebooks written to {out}")
     problems = check_in_sync(src, out)
     for p in problems:
