@@ -514,6 +514,14 @@ def test_site_command(
     monkeypatch.setattr(site, "find_browser", lambda: None)  # raw-HTML audit keeps this fast
     monkeypatch.setattr(book, "default_cache_dir", lambda d: tmp_path / "cache")
     executed = _executed_dir(tmp_path)
+    # `site` builds only from a complete, current set (what `run` records): mark this one so
+    import hashlib
+
+    complete = {**SUMMARY, "complete": True, "interrupted": False, "incomplete_notebooks": [],
+                "results": [{"notebook": n, "status": "ok", "seconds": 1.0,
+                             "executed_sha256": hashlib.sha256((executed / n).read_bytes())
+                             .hexdigest()} for n in ("01_data.ipynb", "02_trends.ipynb")]}
+    (executed / "run-summary.json").write_text(json.dumps(complete), encoding="utf-8")
     out = tmp_path / "site2"
     argv = ["site", "--executed", str(executed), "--out", str(out), "--check"]
     assert cli.main(argv) == 0
@@ -625,11 +633,6 @@ def test_figures_without_source_are_found() -> None:
     assert figures_without_source(nb) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="notebook owners (issues 12-14) are adding plot.show(..., source=...) to every "
-    "figure; the integrator removes this mark once all committed notebooks carry it",
-)
 @pytest.mark.parametrize(
     "path", sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")), ids=lambda p: p.stem
 )
@@ -672,3 +675,16 @@ def test_skip_iri_grammars_keeps_notebook_validation() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "caught"  # validation still rejects a broken notebook
+
+
+def test_site_command_refuses_an_incomplete_executed_set(tmp_path: Path, capsys) -> None:
+    from tradelib import cli
+
+    executed = tmp_path / "executed"
+    executed.mkdir()
+    (executed / "01_x.ipynb").write_text("{}", encoding="utf-8")  # no run summary
+    code = cli.main(["site", "--executed", str(executed), "--out", str(tmp_path / "site")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "not a complete, current set" in err and "run-summary.json" in err
+    assert not (tmp_path / "site").exists()

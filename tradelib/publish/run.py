@@ -475,8 +475,8 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
 def remove_orphans(out_dir: Path, notebooks: list[Path]) -> list[Path]:
     """Delete executed copies ``run`` wrote to ``out_dir`` whose source notebook no longer
     exists (files ``run`` did not write are never touched)."""
+    from tradelib.publish.book import SUMMARY_FILE
     from tradelib.publish.outdir import OwnedDir
-    from tradelib.publish.site import SUMMARY_FILE
 
     owned = OwnedDir.claim(out_dir, command="run")
     keep = {p.name for p in notebooks} | {SUMMARY_FILE}
@@ -874,8 +874,8 @@ def _main_locked(args: argparse.Namespace, inplace_error: TradelibError) -> int:
         nb_dir if args.inplace else (Path(args.out) if args.out else default_output_dir()) / slug
     )
     if not args.inplace:
+        from tradelib.publish.book import SUMMARY_FILE
         from tradelib.publish.outdir import OwnedDir
-        from tradelib.publish.site import SUMMARY_FILE
 
         legacy = None if args.out else {p.name for p in all_notebooks} | {SUMMARY_FILE}
         owned = OwnedDir.claim(out_dir, command="run", protected=[nb_dir], option="--out",
@@ -957,7 +957,7 @@ def _main_locked(args: argparse.Namespace, inplace_error: TradelibError) -> int:
 
 def _previous_results(out_dir: Path, params: dict[str, Any]) -> dict[str, NotebookResult]:
     """Results of the previous run into ``out_dir`` with the same parameters (for ``--only``)."""
-    from tradelib.publish.site import SUMMARY_FILE
+    from tradelib.publish.book import SUMMARY_FILE
 
     try:
         summary = json.loads((out_dir / SUMMARY_FILE).read_text(encoding="utf-8"))

@@ -441,6 +441,11 @@ def main(args: argparse.Namespace) -> int:
     slug = run.partner_slug(args.partner)
     executed = Path(args.executed) if args.executed else run.default_output_dir() / slug
     out = Path(args.out) if args.out else run.default_site_dir(slug)
+    problems = run.verify_executed(executed)
+    if problems:
+        print("site: not built, the executed notebooks are not a complete, current set:\n  "
+              + "\n  ".join(problems), file=sys.stderr)
+        return 1
     from tradelib.publish.book import default_cache_dir
 
     built = build_book(
