@@ -6,6 +6,9 @@ These functions only read: they never change the cached tables.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -26,11 +29,24 @@ def registry_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@functools.lru_cache(maxsize=2)
+def _read_country_xlsx(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
+    """``country.xlsx`` exactly as stored (memoised per file version: reading it takes seconds,
+    and notebook 01 inspects the same file several times)."""
+    return pd.read_excel(path, keep_default_na=False, na_values=[""])
+
+
+def _raw_country(folder: Path) -> pd.DataFrame:
+    path = folder / "country.xlsx"
+    st = path.stat()
+    return _read_country_xlsx(str(path), st.st_size, st.st_mtime_ns).copy()
+
+
 def raw_country_rows(partner: str | int = "Mexico", vintage: str = "latest",
                      years: list[int] | None = None) -> pd.DataFrame:
     """The partner's rows of ``country.xlsx`` exactly as the file stores them (codes as read)."""
     vintage, folder = ensure_raw("census-country", vintage)
-    raw = pd.read_excel(folder / "country.xlsx", keep_default_na=False, na_values=[""])
+    raw = _raw_country(folder)
     code = int(load.partner_code(partner, vintage))
     out = raw.loc[raw["CTY_CODE"] == code]
     if years is not None:
@@ -46,7 +62,7 @@ def placeholder_cells(vintage: str = "latest") -> pd.DataFrame:
     holding 0 there (all of them) and the number holding anything else (must be 0).
     """
     vintage, folder = ensure_raw("census-country", vintage)
-    raw = pd.read_excel(folder / "country.xlsx", keep_default_na=False, na_values=[""])
+    raw = _raw_country(folder)
     last_year = int(raw["year"].max())
     rows = raw.loc[raw["year"] == last_year]
     months = parse.MONTHS
