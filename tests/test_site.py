@@ -427,7 +427,7 @@ def test_book_findings_exercises_provenance_pages(built: book.BookResult) -> Non
     assert "2025-04, 2026-10" in provenance and "fred-DEXMXUS" in provenance
     assert "openblas" in provenance and "specific" in provenance
     references = _page(built, "references.html")
-    assert "Newey" in references and "Cleveland" in references  # from book/references.bib
+    assert "Newey" in references and "Cleveland" in references  # from tradelib/resources/book/references.bib
 
 
 def test_book_loads_nothing_from_the_internet(built: book.BookResult) -> None:
@@ -595,13 +595,13 @@ def test_launch_links_everywhere_use_repo_url() -> None:
 
 def test_book_config_is_offline_and_complete() -> None:
     yaml = pytest.importorskip("yaml")
-    conf = yaml.safe_load((ROOT / "book" / "_config.yml").read_text(encoding="utf-8"))
+    conf = yaml.safe_load((ROOT / "tradelib" / "resources" / "book" / "_config.yml").read_text(encoding="utf-8"))
     assert conf["execute"]["execute_notebooks"] == "off"
     assert "sphinx-mathjax-offline" in conf["sphinx"]["extra_extensions"]
     assert "sphinx_exercise" in conf["sphinx"]["extra_extensions"]
     assert conf["bibtex_bibfiles"] == ["references.bib"]
     assert conf["launch_buttons"]["thebe"] is False  # thebe would load from a CDN
-    bib = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    bib = (ROOT / "tradelib" / "resources" / "book" / "references.bib").read_text(encoding="utf-8")
     keys = re.findall(r"^@\w+\{([^,]+),", bib, flags=re.MULTILINE)
     assert len(keys) == len(set(keys)) >= 20
 

@@ -111,7 +111,9 @@ def installed():
 def test_wheel_holds_the_package_and_its_authored_data(installed):
     names = zipfile.ZipFile(installed.wheel).namelist()
     for needed in ("tradelib/resources/tariff_events.csv", "tradelib/resources/README.md",
-                   "tradelib/resources/data_releases.json", "tradelib/publish/templates/conf.json",
+                   "tradelib/resources/data_releases.json", "tradelib/resources/book/_config.yml",
+                   "tradelib/resources/book/references.bib",
+                   "tradelib/resources/book/_static/tradelib.css",
                    "tradelib/data/archive.py", "tradelib/publish/provenance.py"):
         assert needed in names
     assert not [n for n in names if n.startswith(("data/", "tests/", "notebooks/"))]

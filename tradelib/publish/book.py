@@ -2,7 +2,7 @@
 
 ``build_book(executed_dir, site_dir)`` stages a book folder and runs ``jupyter-book build`` on it:
 
-* ``book/`` of the repository (``_config.yml``, ``references.bib``, ``_static/``) is copied;
+* ``tradelib/resources/book/`` (``_config.yml``, ``references.bib``, ``_static/``) is copied;
 * each executed notebook is copied into ``notebooks/`` *tidied for the book* (:func:`book_notebook`):
   papermill's injected-parameters cell is removed, remote badge images become text links (the
   book has its own launch buttons), each exercise becomes a sphinx-exercise ``exercise`` directive
@@ -73,10 +73,11 @@ class BookError(TradelibError):
 
 
 def book_source_dir() -> Path:
-    """``<project>/book``: configuration, bibliography and static files of the book."""
+    """``tradelib/resources/book``: configuration, bibliography and static files of the book
+    (inside the package, so an installed wheel builds the same book as a checkout)."""
     from tradelib import config
 
-    return config.project_root() / "book"
+    return config.authored_dir() / "book"
 
 
 # --------------------------------------------------------------------------------------------
@@ -727,7 +728,7 @@ def stage_book(
     source_dir = source_dir or book_source_dir()
     if not (source_dir / "_config.yml").is_file():
         raise BookError(
-            f"{source_dir}: no _config.yml; the book folder of the repository is missing"
+            f"{source_dir}: no _config.yml; the book folder of the package is missing (reinstall tradelib)"
         )
     if manifest is None:
         from tradelib import config

@@ -2,7 +2,7 @@
 
 The book is built by :mod:`tradelib.publish.book` (Jupyter Book 1: search, sidebar and in-page
 contents, download and launch buttons, dark mode, numbered equations, sphinx-exercise exercises,
-a findings page, a references page from ``book/references.bib``, a data-vintage and
+a findings page, a references page from ``tradelib/resources/book/references.bib``, a data-vintage and
 run-provenance page). This module is the command and the checks of a built site:
 
 * :func:`audit_site` loads every page in headless Chromium (Debian's ``chromium``) at a desktop
