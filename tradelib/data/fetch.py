@@ -89,7 +89,7 @@ def atomic_write_bytes(dest: Path, chunks: Iterable[bytes]) -> tuple[str, int]:
                 size += len(chunk)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; stored files are shareable
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; stored files are shareable
         os.replace(tmp, dest)
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
@@ -104,7 +104,8 @@ def atomic_write_bytes(dest: Path, chunks: Iterable[bytes]) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process umask (set and restored at once: Python has no read-only call)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

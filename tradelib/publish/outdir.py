@@ -49,6 +49,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from tradelib.data.fetch import atomic_write_bytes, current_umask
 from tradelib.errors import TradelibError
 
 MARKER = ".tradelib-owned.json"
@@ -57,12 +58,6 @@ _PART = re.compile(r"[A-Za-z0-9_]+\.part(\.\w+)?")  # what follows ".<name>." in
 
 class OutputDirError(TradelibError):
     """An output folder cannot be used (not ours, protected, not writable, ...)."""
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -82,27 +77,11 @@ def atomic_write(dest: Path, data: bytes) -> None:
     """Write ``data`` to ``dest`` through a temporary file in the same folder and a rename.
 
     On any error (full disk, interrupt) the temporary file is removed and ``dest`` is unchanged.
-    The file gets the usual permissions (``0666 & ~umask``).
+    The file gets the usual permissions (``0666 & ~umask``). Same writer as the data layer's
+    (:func:`tradelib.data.fetch.atomic_write_bytes`), plus an fsync of the folder.
     """
     dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, dest)
-    except OSError as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if exc.errno is None:  # not an operating-system error (e.g. requests')
-            raise
-        raise OSError(exc.errno, exc.strerror or str(exc), str(dest)) from None
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(dest, [data])
     _fsync_dir(dest.parent)
 
 
@@ -280,7 +259,7 @@ class OwnedDir:
         os.close(fd)
         try:
             yield Path(tmp)
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, 0o666 & ~current_umask())
             os.replace(tmp, dest)
             _fsync_dir(dest.parent)
         finally:

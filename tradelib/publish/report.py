@@ -87,21 +87,7 @@ def record(
 
 def read_metrics(notebook: Any) -> dict[str, Any]:
     """Return ``{name: value}`` for every ``record`` output in a notebook (path or NotebookNode)."""
-    import nbformat
-
-    nb = nbformat.read(str(notebook), as_version=4) if not hasattr(notebook, "cells") else notebook
-    out: dict[str, Any] = {}
-    for cell in nb.cells:
-        if cell.get("cell_type") != "code":
-            continue
-        for o in cell.get("outputs", []):
-            data = o.get("data", {})
-            if METRIC_MIME in data:
-                item = data[METRIC_MIME]
-                if isinstance(item, str):
-                    item = json.loads(item)
-                out[item["name"]] = item["value"]
-    return out
+    return {item["name"]: item["value"] for _, _, item in _metric_items(notebook)}
 
 
 def _metric_items(notebook: Any):
