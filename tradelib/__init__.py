@@ -39,7 +39,7 @@ __version__ = "0.1.0"
 _LAYER = {
     **dict.fromkeys(("sources", "fetch", "parse", "validate", "cache", "load", "quality"), "data"),
     **dict.fromkeys(("transform", "events", "models", "forecast", "factcheck"), "analysis"),
-    **dict.fromkeys(("report", "plot", "timeline", "run", "site", "teach"), "publish"),
+    **dict.fromkeys(("report", "plot", "timeline", "run", "site", "teach", "needs"), "publish"),
 }
 
 

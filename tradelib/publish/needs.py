@@ -105,6 +105,13 @@ def missing(needs: list[Need]) -> dict[str, str]:
     return out
 
 
+def have(*labels: str) -> bool:
+    """Whether every source named (``"census-duties"``, ``"census-country@2025-04"``) is
+    available here; for prose that mentions optional results only when they exist."""
+    needs = parse_marker("# needs: " + ", ".join(labels), _user_namespace())
+    return not missing(needs or [])
+
+
 def skip_text(labels: list[str], notes: dict[str, str], explained: set[str]) -> str:
     """Markdown for a skipped cell: the full note for labels not yet ``explained``."""
     names = ", ".join(f"`{lb}`" for lb in labels)

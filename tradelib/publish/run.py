@@ -859,6 +859,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _main_locked(args: argparse.Namespace, inplace_error: TradelibError) -> int:
+    if args.mirror:  # the kernels must look in the same mirror as the fetch (needs, loaders)
+        os.environ["TRADELIB_MIRROR"] = str(Path(args.mirror).expanduser().resolve())
     _prepare_data(args)  # first: resolving the partner's name reads the data
     partner = display_partner(args.partner)
     slug = slugify(partner)
