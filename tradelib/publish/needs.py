@@ -114,14 +114,15 @@ def have(*labels: str) -> bool:
 
 def skip_text(labels: list[str], notes: dict[str, str], explained: set[str]) -> str:
     """Markdown for a skipped cell: the full note for labels not yet ``explained``."""
-    names = ", ".join(f"`{lb}`" for lb in labels)
+    names = " and ".join(", ".join(f"`{lb}`" for lb in labels).rsplit(", ", 1))
+    verb, it = ("is", "it") if len(labels) == 1 else ("are", "them")
     new = [lb for lb in labels if lb not in explained]
     if not new:
-        return (f"*Skipped: this cell needs {names}, which is not available here "
+        return (f"*Skipped: this cell needs {names}, which {verb} not available here "
                 "(see the note above).*")
     body = " ".join(f"{notes[lb][0].upper()}{notes[lb][1:]}" for lb in new)
-    return (f"**Skipped: this cell needs {names}, which is not available here.** {body} "
-            "The cells that do not need it still run.")
+    return (f"**Skipped: this cell needs {names}, which {verb} not available here.** {body} "
+            f"The cells that do not need {it} still run.")
 
 
 def show_skipped(labels: list[str], notes: dict[str, str]) -> None:

@@ -179,6 +179,9 @@ class NotebookResult:
     output: str | None = None
     message: str = ""
     cell_index: int | None = None
+    skipped_cells: int = 0
+    """Cells skipped because an optional source was absent (``# needs:``; see publish.needs)."""
+    missing_sources: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -353,7 +356,24 @@ def run_one(src: Path, plan: RunPlan) -> NotebookResult:
         if not plan.inplace and out.exists():
             message += f"\n    {out} still holds the previous executed copy (not this run's)"
         return NotebookResult(src.name, "failed", time.perf_counter() - start, None, message, index)
-    return NotebookResult(src.name, "ok", time.perf_counter() - start, str(out))
+    return _with_skips(NotebookResult(src.name, "ok", time.perf_counter() - start, str(out)))
+
+
+def _with_skips(result: NotebookResult) -> NotebookResult:
+    """Fill ``skipped_cells``/``missing_sources`` from the executed copy, with a note saying so."""
+    from tradelib.publish.needs import read_skipped
+
+    try:
+        skipped = read_skipped(result.output)
+    except (OSError, ValueError):  # pragma: no cover - the copy was just written
+        return result
+    if skipped:
+        result.skipped_cells = len(skipped)
+        result.missing_sources = sorted({lb for s in skipped for lb in s["missing"]})
+        result.message = (f"{result.notebook}: {len(skipped)} cell(s) skipped, these sources are "
+                          f"not available here: {', '.join(result.missing_sources)} (each "
+                          "executed copy says how to get them)")
+    return result
 
 
 def run_notebooks(
