@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from tradelib.errors import TradelibError
-from tradelib.publish import links
+from tradelib.publish import links, needs
 
 QUESTION = "Will Mexico and the US improve their trade balance?"
 QUESTION_CONTEXT = (
@@ -502,11 +502,17 @@ def limits_text(nb: Any) -> str:
 
 
 def findings_page(
-    items: list[tuple[NotebookInfo, list[dict[str, Any]], str]], allow_empty: bool = False
+    items: list[tuple[NotebookInfo, list[dict[str, Any]], str]], allow_empty: bool = False,
+    missing: dict[str, list[str]] | None = None,
 ) -> str:
-    """The findings page from each notebook's recorded findings and its limits paragraph."""
+    """The findings page from each notebook's recorded findings and its limits paragraph.
+
+    ``missing`` (by notebook stem) lists the sources whose cells were skipped in that run
+    (``# needs:`` markers): the page says so, since findings computed there are absent.
+    """
+    missing = {k: v for k, v in (missing or {}).items() if v}
     total = sum(len(f) for _, f, _ in items)
-    if not total and not allow_empty:
+    if not total and not allow_empty and not missing:
         raise BookError(
             "no notebook records a finding, so the findings page would be empty: mark 1-3 headline "
             "results per notebook with report.record(name, value, finding=f'...', "
@@ -526,9 +532,20 @@ def findings_page(
         "",
     ]
     for info, findings, limits in items:
-        if not findings and not limits:
+        absent = missing.get(info.stem, [])
+        if not findings and not limits and not absent:
             continue
         lines += [f"## {info.title}", ""]
+        if absent:
+            lines += [
+                ":::{note}",
+                "Not computed in this run: the cells that need "
+                + ", ".join(f"`{a}`" for a in absent)
+                + " were skipped because those sources were not available; the notebook says "
+                "how to get them, and the findings they compute are missing here.",
+                ":::",
+                "",
+            ]
         for f in findings:
             label = finding_label(info.stem, str(f["name"]))
             lines += [
@@ -753,6 +770,7 @@ def stage_book(
         put(staging / rel, item.read_bytes())
     put(staging / "_config.yml", _config_text(source_dir / "_config.yml", partner).encode())
     infos, findings_items, exercise_items = [], [], []
+    missing: dict[str, list[str]] = {}
     for path in notebooks:
         nb = nbformat.read(str(path), as_version=4)
         info = notebook_info(nb, path.stem)
@@ -760,6 +778,7 @@ def stage_book(
         put(staging / "notebooks" / path.name, nbformat.writes(tidy.nb).encode("utf-8"))
         infos.append(info)
         findings_items.append((info, report.read_findings(nb), limits_text(nb)))
+        missing[path.stem] = sorted({lb for c in needs.read_skipped(nb) for lb in c["missing"]})
         exercise_items.append((info, tidy.exercises))
     summary = read_run_summary(executed_dir)
     done = {i.stem for i in infos}
@@ -772,7 +791,8 @@ def stage_book(
     total = sum(len(f) for _, f, _ in findings_items)
     pages = {
         "index": intro_page(infos, skipped, partner, total),
-        "findings": findings_page(findings_items, allow_empty=allow_no_findings),
+        "findings": findings_page(findings_items, allow_empty=allow_no_findings,
+                                  missing=missing),
         "exercises": exercises_page(exercise_items),
         "provenance": provenance_page(
             vintages_table(read_manifest(Path(manifest))), summary, partner
