@@ -218,5 +218,7 @@ def test_site_from_executed_notebooks(
     if browser is None and os.environ.get("CI"):
         pytest.fail("CI is set but Chromium is not installed (apt-get install -y chromium)")
     assert site.audit_site(tmp_path / "site", browser) == []
+    # findings are sentences with dollar amounts: none may be rendered as a formula
+    assert "math notranslate" not in (tmp_path / "site" / "findings.html").read_text("utf-8")
     if browser:
         assert site.search_hits(tmp_path / "site", "tariff", browser)

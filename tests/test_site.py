@@ -339,6 +339,21 @@ def test_findings_page_from_records() -> None:
     assert "**Draft:** no notebook records a headline finding yet" in draft
 
 
+def test_findings_page_shows_dollar_amounts_as_text_and_skipped_sources() -> None:
+    nb = _executed("03_x", "03 · Timeline", "Which?", "a")
+    info = book.notebook_info(nb, "03_x")
+    f = dict(report.read_findings(nb)[0], finding="It was -$197.0bn in 2025, after -$168.6bn.",
+             uncertainty="$1bn either way")
+    page = book.findings_page([(info, [f], "")], missing={"03_x": ["census-duties"]})
+    assert "It was -\\$197.0bn in 2025, after -\\$168.6bn." in page   # not inline math
+    assert "**Uncertainty**: \\$1bn either way" in page
+    assert "Not computed in this run" in page and "`census-duties`" in page
+    assert book.literal_dollars("\\$5 and $6") == "\\$5 and \\$6"     # never escaped twice
+    # a run that skipped every finding still gets a page that says why
+    page = book.findings_page([(info, [], "")], missing={"03_x": ["yale-tracker"]})
+    assert "`yale-tracker`" in page
+
+
 def test_provenance_renders_any_summary_fields() -> None:
     vintages = book.vintages_table(
         [

@@ -501,6 +501,12 @@ def limits_text(nb: Any) -> str:
     return ""
 
 
+def literal_dollars(text: str) -> str:
+    """Escape ``$`` so that MyST shows dollar amounts as text, not as inline math
+    (``-$197.0bn in 2025, after -$168.6bn`` would otherwise become one formula)."""
+    return re.sub(r"(?<!\\)\$", r"\\$", text)
+
+
 def findings_page(
     items: list[tuple[NotebookInfo, list[dict[str, Any]], str]], allow_empty: bool = False,
     missing: dict[str, list[str]] | None = None,
@@ -550,9 +556,9 @@ def findings_page(
             label = finding_label(info.stem, str(f["name"]))
             lines += [
                 ":::{div} tl-finding",
-                str(f["finding"]),
+                literal_dollars(str(f["finding"])),
                 "",
-                f"- **Uncertainty**: {f.get('uncertainty') or 'not stated'}",
+                f"- **Uncertainty**: {literal_dollars(f.get('uncertainty') or 'not stated')}",
                 f"- **Data vintage**: {f.get('vintage') or 'not stated'}",
                 (
                     f"- **Computed in**: {{ref}}`{info.title}, cell {f['cell']} <{label}>` "
