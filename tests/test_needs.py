@@ -122,6 +122,7 @@ def test_an_absent_source_skips_the_cell_with_a_note(shell, monkeypatch):
     assert res.success and "y" not in shell.user_ns
     assert len(shown) == 1 and shown[0][needs.SKIP_MIME] == {"missing": ["usitc-dataweb"]}
     assert "no download URL" in shown[0]["text/markdown"]
+    assert "<vintage>" in shown[0]["text/plain"] and "<" not in shown[0]["text/markdown"]
     shell.run_cell("# needs: usitc-dataweb, census-duties\nz = 1\n", store_history=False)
     assert "z" not in shell.user_ns
     assert shown[1][needs.SKIP_MIME] == {"missing": ["usitc-dataweb"]}   # duties is here

@@ -132,7 +132,8 @@ def show_skipped(labels: list[str], notes: dict[str, str]) -> None:
     text = skip_text(labels, notes, _explained)
     _explained.update(labels)
     payload = {"missing": labels}
-    display({"text/markdown": text, "text/plain": text, SKIP_MIME: payload}, raw=True)
+    markdown = text.replace("<", "&lt;").replace(">", "&gt;")  # paths like .../<vintage>/
+    display({"text/markdown": markdown, "text/plain": text, SKIP_MIME: payload}, raw=True)
 
 
 def transform(lines: list[str]) -> list[str]:

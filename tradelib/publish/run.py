@@ -371,8 +371,9 @@ def _with_skips(result: NotebookResult) -> NotebookResult:
         result.skipped_cells = len(skipped)
         result.missing_sources = sorted({lb for s in skipped for lb in s["missing"]})
         result.message = (f"{result.notebook}: {len(skipped)} cell(s) skipped, these sources are "
-                          f"not available here: {', '.join(result.missing_sources)} (each "
-                          "executed copy says how to get them)")
+                          f"not available here: {', '.join(result.missing_sources)} (the "
+                          "executed copy says how to get each; `python -m tradelib fetch "
+                          "--archive latest` brings them all)")
     return result
 
 
