@@ -205,6 +205,7 @@ def test_every_notebook_runs_with_only_what_an_online_user_can_download(real_mir
         [sys.executable, "-m", "tradelib", "run", "--out", str(out), "--site-dir", str(site_dir),
          "--no-progress"], cwd=REPO, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "KeyboardInterrupt caught" not in proc.stderr  # kernels shut down without noise
     summary = json.loads((out / "mexico" / "run-summary.json").read_text())
     assert [r["status"] for r in summary["results"]] == ["ok"] * len(NOTEBOOKS)
     labels: set[str] = set()

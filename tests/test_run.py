@@ -360,3 +360,24 @@ def test_one_bad_source_does_not_block_the_build(monkeypatch, capsys) -> None:
     assert run.build_each() == {"fred-INDPRO": "INDPRO.csv: validation failed"}
     assert built == [s for s in SOURCES if s != "fred-INDPRO"]
     assert "build: fred-INDPRO skipped: INDPRO.csv" in capsys.readouterr().err
+
+
+def test_kernels_are_not_interrupted_while_shutting_down(monkeypatch):
+    """jupyter_client's SIGINT before a shutdown made ipykernel 7 log 'ERROR | KeyboardInterrupt
+    caught in kernel' after notebooks that had finished; interrupts at other times still go."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    calls: list[bool] = []
+
+    async def parent_interrupt(self) -> None:
+        calls.append(self.shutting_down)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_interrupt_kernel", parent_interrupt)
+    km = run.quiet_shutdown_kernel_manager()()
+    asyncio.run(km.interrupt_kernel())
+    km.shutting_down = True
+    asyncio.run(km._async_interrupt_kernel())
+    asyncio.run(km.interrupt_kernel())
+    assert calls == [False]

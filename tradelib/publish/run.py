@@ -48,6 +48,28 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 """The kernel's own log (not the notebook's outputs) shows errors only: no start-up chatter."""
 
 
+def quiet_shutdown_kernel_manager() -> type:
+    """A jupyter_client kernel manager that does not interrupt a kernel it is shutting down.
+
+    jupyter_client sends SIGINT before every shutdown request, to stop a cell that might still
+    run; ipykernel 7 then logs "ERROR | KeyboardInterrupt caught in kernel" to the terminal
+    although nothing went wrong. Here the notebook has finished when the kernel is shut down
+    (nbclient interrupts a timed-out cell itself, and ``run`` kills kernels on Ctrl-C), so the
+    interrupt is skipped during shutdown only; ``interrupt_kernel()`` at any other time works.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietShutdownKernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+        interrupt_kernel = _async_interrupt_kernel
+
+    return QuietShutdownKernelManager
+
+
 class NotebookRunError(TradelibError):
     """A notebook could not be executed (the message names the notebook and the cell)."""
 
@@ -271,6 +293,7 @@ def execute_with_papermill(
         cwd=str(src.parent),
         execution_timeout=timeout,
         extra_arguments=KERNEL_ARGUMENTS,
+        kernel_manager_class=quiet_shutdown_kernel_manager(),
     )
 
 
@@ -293,6 +316,7 @@ def execute_inplace(src: Path, timeout: int, kernel: str) -> None:
         kernel_name=kernel,
         resources={"metadata": {"path": str(src.parent)}},
         extra_arguments=KERNEL_ARGUMENTS,
+        kernel_manager_class=quiet_shutdown_kernel_manager(),
     )
     try:
         client.execute()
