@@ -8,8 +8,11 @@ is used to check
   name disappears or appears. Numbers are compared within the tolerance the notebook recorded
   with the value (``report.record(..., tolerance={"abs": .., "rel": ..})``: how far another
   machine or BLAS kernel may move it, justified by the precision it is reported at and the
-  spread measured across OpenBLAS kernels, see ``bench/kernel_spread.py``); without one, within
-  a relative tolerance of 1e-6 or an absolute one of 1e-9. Everything else must match exactly.
+  spread measured across OpenBLAS kernels, see ``bench/kernel_spread.py``); a float recorded
+  without one may move by one unit in the last decimal it was recorded with (``-0.7625`` by
+  0.0001, ``209.5`` by 0.1: a rounding flip, never a change of what is reported), and never
+  less than a relative 1e-6 or an absolute 1e-9. Integers, strings and booleans must match
+  exactly.
 * the re-executed notebook has no error output and no output mentioning "Warning";
 * the site rendered from the executed copies passes the page audit (in headless Chromium when
   installed: every page loads, every image has alt text, internal links resolve, nothing is
@@ -23,6 +26,7 @@ the mirror when there is one) and built first, as ``python -m tradelib run`` doe
 
 from __future__ import annotations
 
+import decimal
 import math
 import os
 from pathlib import Path
@@ -40,16 +44,29 @@ REL, ABS = 1e-6, 1e-9
 
 
 
+def last_unit(value: float) -> float:
+    """One unit in the last decimal of ``value`` as recorded (``0.45`` -> 0.01, ``1e-05`` ->
+    1e-05, ``-197033.3`` -> 0.1); an unrounded float gets its own tiny last digit."""
+    exponent = decimal.Decimal(repr(float(value))).as_tuple().exponent
+    return 10.0 ** min(int(exponent), 0) if isinstance(exponent, int) else 0.0
+
+
 def differences(
-    expected: Any, actual: Any, path: str = "", rel: float = REL, abs_: float = ABS
+    expected: Any, actual: Any, path: str = "", rel: float = REL, abs_: float | None = ABS
 ) -> list[str]:
-    """Where ``actual`` departs from ``expected`` (numbers within rel/abs_, recursively)."""
+    """Where ``actual`` departs from ``expected`` (numbers within rel/abs_, recursively).
+
+    ``abs_=None``: a float may move by one unit in its last recorded decimal (at least ABS).
+    """
     if isinstance(expected, bool) or isinstance(actual, bool):
         return [] if expected == actual else [f"{path}: {actual!r} != {expected!r}"]
+    if isinstance(expected, int) and isinstance(actual, int) and abs_ is None:
+        return [] if expected == actual else [f"{path}: {actual!r} != {expected!r}"]
     if isinstance(expected, int | float) and isinstance(actual, int | float):
-        if math.isclose(expected, actual, rel_tol=rel, abs_tol=abs_):
+        a = abs_ if abs_ is not None else max(ABS, last_unit(expected) * (1 + 1e-9))
+        if math.isclose(expected, actual, rel_tol=rel, abs_tol=a):
             return []
-        return [f"{path}: {actual!r} != {expected!r} (beyond rel {rel} / abs {abs_})"]
+        return [f"{path}: {actual!r} != {expected!r} (beyond rel {rel} / abs {a:g})"]
     if isinstance(expected, dict) and isinstance(actual, dict):
         out = [f"{path}.{k}: missing" for k in expected.keys() - actual.keys()]
         out += [f"{path}.{k}: new" for k in actual.keys() - expected.keys()]
@@ -67,9 +84,12 @@ def differences(
     return [] if expected == actual else [f"{path}: {actual!r} != {expected!r}"]
 
 
-def tolerance(payload: dict[str, Any]) -> tuple[float, float]:
-    """(rel, abs) for one record: its stored ``tolerance`` where given, else the defaults."""
-    tol = payload.get("tolerance") or {}
+def tolerance(payload: dict[str, Any]) -> tuple[float, float | None]:
+    """(rel, abs) for one record: its stored ``tolerance`` where given, else the default rel and
+    ``None`` (one unit in the last recorded decimal of a float, see :func:`differences`)."""
+    tol = payload.get("tolerance")
+    if not tol:
+        return REL, None
     return float(tol.get("rel", REL)), float(tol.get("abs", ABS))
 
 
@@ -87,6 +107,21 @@ def record_differences(
         rel, abs_ = tolerance(committed[name])
         out += differences(committed[name]["value"], fresh[name]["value"], f".{name}", rel, abs_)
     return out
+
+
+def test_default_tolerance_is_one_unit_in_the_last_recorded_decimal() -> None:
+    assert last_unit(-0.7625) == 1e-4 and last_unit(209.5) == 0.1 and last_unit(16.0) == 0.1
+    assert last_unit(1e-05) == 1e-05 and last_unit(2.0 / 3.0) < 1e-15
+    assert differences(0.45, 0.46, abs_=None) == []          # a rounding flip in the last digit
+    assert differences(0.45, 0.47, abs_=None) != []          # two units: a real change
+    assert differences(-0.7625, -0.7626, abs_=None) == []
+    assert differences(-0.7625, -0.7627, abs_=None) != []
+    assert differences(2.0 / 3.0, 2.0 / 3.0 + 1e-5, abs_=None) != []  # unrounded: rel 1e-6 only
+    assert differences(2025, 2026, abs_=None) != []          # integers exactly
+    assert differences({"a": [0.12, 3]}, {"a": [0.13, 3]}, abs_=None) == []
+    committed = {"x": {"value": 0.45}, "y": {"value": 0.45, "tolerance": {"abs": 0.0}}}
+    fresh = {"x": {"value": 0.46}, "y": {"value": 0.46}}
+    assert record_differences(committed, fresh) == [".y: 0.46 != 0.45 (beyond rel 1e-06 / abs 0)"]
 
 
 def test_differences_tolerance() -> None:
@@ -121,7 +156,7 @@ def test_per_metric_tolerance_from_the_recorded_payload() -> None:
         )
     )
     assert tolerance(committed["mase"]) == (REL, 0.005)
-    assert tolerance(committed["count"]) == (REL, ABS)
+    assert tolerance(committed["count"]) == (REL, None)  # one unit in the last decimal
 
     def fresh(mase: float, scen: float, count: int) -> dict[str, dict[str, Any]]:
         return report.read_records(
