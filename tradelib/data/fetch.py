@@ -640,14 +640,22 @@ def ensure_raw(source_id: str, vintage: str | None = None) -> tuple[str, Path]:
             raise MissingDataError(missing_source_message(source, mdir))
         vintage = avail[-1]
     if vintage not in avail:
-        raise MissingDataError(
-            f"{source_id}: vintage {vintage!r} is not available (available: {avail or 'none'}). "
-            "Fetch it first, or choose one of the available vintages."
-        )
+        raise MissingDataError(missing_vintage_message(source, vintage, avail, mdir))
     folder = config.raw_dir() / source_id / vintage
     if mdir is not None and vintage in mirrored and vintage not in stored:
         _copy_vintage(source, vintage, mdir, force=False, allow=False)
     return vintage, folder
+
+
+def missing_vintage_message(source: Source, vintage: str, available: list[str],
+                            mdir: Path | None) -> str:
+    """Why vintage ``vintage`` of ``source`` is not here (``available`` are), and how to get it."""
+    return (f"the {source.id} vintage {vintage!r} is not available (available: "
+            f"{', '.join(available) or 'none'}; looked in {config.raw_dir() / source.id} and the "
+            f"mirror {mdir or '(none configured)'}). Choose one of the available vintages, or get "
+            "this one: publishers overwrite their files, so an old vintage cannot be downloaded "
+            "again; unpack the data archive (`python -m tradelib fetch --archive latest`), or "
+            "point at a mirror that has it (`--mirror DIR` / TRADELIB_MIRROR=DIR).")
 
 
 def missing_source_message(source: Source, mdir: Path | None) -> str:

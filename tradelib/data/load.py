@@ -464,11 +464,12 @@ def missing_note(source_id: str, vintage: str | None = "latest") -> str | None:
     """Why ``source_id`` (at ``vintage``) cannot be loaded here, or ``None`` when it can.
 
     Looks, without copying anything, at the stored raw vintages and the configured mirror (the
-    places a loader looks). The note names the source, every place looked in and how to get
-    it (a Census API key, an online fetch, a data archive or a mirror). An unknown
-    ``source_id`` raises :class:`TradelibError` (a typo must not read as missing data).
+    places a loader looks) and gives the message the loader would raise: it names the source,
+    every place looked in and how to get it (a Census API key, an online fetch, a data archive
+    or a mirror). An unknown ``source_id`` raises :class:`TradelibError` (a typo must not read
+    as missing data).
     """
-    from tradelib.data.fetch import missing_source_message
+    from tradelib.data.fetch import missing_source_message, missing_vintage_message
 
     source = get_source(source_id)
     avail = available_vintages(source_id)
@@ -476,9 +477,4 @@ def missing_note(source_id: str, vintage: str | None = "latest") -> str | None:
         return None if avail else missing_source_message(source, config.mirror_dir())
     if vintage in avail:
         return None
-    return (f"vintage {vintage} of {source_id} ({source.publisher}) is not available here "
-            f"(available: {', '.join(avail) or 'none'}; looked in {config.raw_dir() / source_id}"
-            f" and the mirror {config.mirror_dir() or '(none configured)'}). Publishers overwrite "
-            "their files, so an old vintage cannot be downloaded again. To get it: unpack the "
-            "data archive (`python -m tradelib fetch --archive latest`), or point at a mirror "
-            "that has it (`--mirror DIR` / TRADELIB_MIRROR=DIR).")
+    return missing_vintage_message(source, vintage, avail, config.mirror_dir())
