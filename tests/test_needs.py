@@ -147,6 +147,8 @@ def test_a_typo_in_a_marker_fails_the_cell(shell):
 def test_have_is_the_same_check(tiny_mirror):
     assert needs.have("census-duties")
     assert not needs.have("census-duties", "usitc-dataweb")
+    with pytest.raises(ValueError, match="needs.have: unknown source 'census-dutie'"):
+        needs.have("census-dutie")
 
 
 def test_read_skipped_finds_skipped_cells():
@@ -156,6 +158,7 @@ def test_read_skipped_finds_skipped_cells():
         "display_data", data={"text/markdown": "Skipped", needs.SKIP_MIME: {"missing": ["u"]}})]
     nb.cells = [nbformat.v4.new_code_cell("1"), skipped]
     assert needs.read_skipped(nb) == [{"cell": 1, "missing": ["u"]}]
+    assert needs.missing_labels([{"missing": ["b", "a"]}, {"missing": ["a"]}]) == ["a", "b"]
 
 
 # --------------------------------------------------------------------------- the notebooks

@@ -784,7 +784,7 @@ def stage_book(
         put(staging / "notebooks" / path.name, nbformat.writes(tidy.nb).encode("utf-8"))
         infos.append(info)
         findings_items.append((info, report.read_findings(nb), limits_text(nb)))
-        missing[path.stem] = sorted({lb for c in needs.read_skipped(nb) for lb in c["missing"]})
+        missing[path.stem] = needs.missing_labels(needs.read_skipped(nb))
         exercise_items.append((info, tidy.exercises))
     summary = read_run_summary(executed_dir)
     done = {i.stem for i in infos}

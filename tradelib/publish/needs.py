@@ -59,8 +59,6 @@ def parse_marker(line: str, namespace: dict[str, Any] | None = None) -> list[Nee
     ``namespace`` (the notebook's variables). Unknown sources, empty markers and undefined
     vintage variables raise :class:`ValueError`.
     """
-    from tradelib.data.sources import SOURCES
-
     m = MARKER.match(line.strip())
     if m is None:
         return None
@@ -69,16 +67,24 @@ def parse_marker(line: str, namespace: dict[str, Any] | None = None) -> list[Nee
     if not items:
         raise ValueError(f"'# needs:' names no source (line {line.strip()!r}); write e.g. "
                          "'# needs: census-duties'")
+    return parse_labels(items, namespace, context=f"'# needs: {spec}'")
+
+
+def parse_labels(labels: list[str] | tuple[str, ...], namespace: dict[str, Any] | None = None,
+                 context: str = "needs") -> list[Need]:
+    """``SOURCE`` or ``SOURCE@VINTAGE`` labels as needs (see :func:`parse_marker`)."""
+    from tradelib.data.sources import SOURCES
+
     out = []
-    for item in items:
+    for item in labels:
         source, _, vintage = item.partition("@")
         source, vintage = source.strip(), vintage.strip() or "latest"
         if source not in SOURCES:
-            raise ValueError(f"'# needs: {spec}': unknown source {source!r}; known sources: "
+            raise ValueError(f"{context}: unknown source {source!r}; known sources: "
                              f"{', '.join(sorted(SOURCES))}")
         if _IDENT.match(vintage) and vintage != "latest":
             if namespace is None or vintage not in namespace:
-                raise ValueError(f"'# needs: {spec}': the vintage variable {vintage} is not "
+                raise ValueError(f"{context}: the vintage variable {vintage} is not "
                                  "defined; run the parameters cell first")
             vintage = str(namespace[vintage])
         out.append(Need(source, vintage))
@@ -108,8 +114,7 @@ def missing(needs: list[Need]) -> dict[str, str]:
 def have(*labels: str) -> bool:
     """Whether every source named (``"census-duties"``, ``"census-country@2025-04"``) is
     available here; for prose that mentions optional results only when they exist."""
-    needs = parse_marker("# needs: " + ", ".join(labels), _user_namespace())
-    return not missing(needs or [])
+    return not missing(parse_labels(labels, _user_namespace(), context="needs.have"))
 
 
 def skip_text(labels: list[str], notes: dict[str, str], explained: set[str]) -> str:
@@ -171,6 +176,11 @@ def enable(shell: Any = None) -> bool:
     if transform not in shell.input_transformers_post:
         shell.input_transformers_post.append(transform)
     return True
+
+
+def missing_labels(skipped: list[dict[str, Any]]) -> list[str]:
+    """The sources (labels) missing in any of ``skipped`` (from :func:`read_skipped`), sorted."""
+    return sorted({label for cell in skipped for label in cell["missing"]})
 
 
 def read_skipped(notebook: Any) -> list[dict[str, Any]]:

@@ -385,7 +385,7 @@ def run_one(src: Path, plan: RunPlan) -> NotebookResult:
 
 def _with_skips(result: NotebookResult) -> NotebookResult:
     """Fill ``skipped_cells``/``missing_sources`` from the executed copy, with a note saying so."""
-    from tradelib.publish.needs import read_skipped
+    from tradelib.publish.needs import missing_labels, read_skipped
 
     try:
         skipped = read_skipped(result.output)
@@ -393,7 +393,7 @@ def _with_skips(result: NotebookResult) -> NotebookResult:
         return result
     if skipped:
         result.skipped_cells = len(skipped)
-        result.missing_sources = sorted({lb for s in skipped for lb in s["missing"]})
+        result.missing_sources = missing_labels(skipped)
         result.message = (f"{result.notebook}: {len(skipped)} cell(s) skipped, these sources are "
                           f"not available here: {', '.join(result.missing_sources)} (the "
                           "executed copy says how to get each; `python -m tradelib fetch "
