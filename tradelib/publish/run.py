@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -48,6 +49,7 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 """The kernel's own log (not the notebook's outputs) shows errors only: no start-up chatter."""
 
 
+@functools.cache
 def quiet_shutdown_kernel_manager() -> type:
     """A jupyter_client kernel manager that does not interrupt a kernel it is shutting down.
 
