@@ -651,11 +651,11 @@ def missing_vintage_message(source: Source, vintage: str, available: list[str],
                             mdir: Path | None) -> str:
     """Why vintage ``vintage`` of ``source`` is not here (``available`` are), and how to get it."""
     return (f"the {source.id} vintage {vintage!r} is not available (available: "
-            f"{', '.join(available) or 'none'}; looked in {config.raw_dir() / source.id} and the "
-            f"mirror {mdir or '(none configured)'}). Choose one of the available vintages, or get "
-            "this one: publishers overwrite their files, so an old vintage cannot be downloaded "
-            "again; unpack the data archive (`python -m tradelib fetch --archive latest`), or "
-            "point at a mirror that has it (`--mirror DIR` / TRADELIB_MIRROR=DIR).")
+            f"{', '.join(available) or 'none'}). Looked in {config.raw_dir() / source.id} and "
+            f"the mirror {mdir or '(none configured)'}. Choose one of the available vintages, or "
+            "get this one: publishers overwrite their files, so an old vintage cannot be "
+            "downloaded again; unpack the data archive (`python -m tradelib fetch --archive "
+            "latest`), or point at a mirror that has it (`--mirror DIR` / TRADELIB_MIRROR=DIR).")
 
 
 def missing_source_message(source: Source, mdir: Path | None) -> str:
