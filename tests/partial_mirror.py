@@ -45,8 +45,11 @@ def dropped_paths(mirror: Path, sources=ONLINE_ABSENT_SOURCES,
 
 def make_partial_mirror(mirror: Path, dest: Path, sources=ONLINE_ABSENT_SOURCES,
                         vintages=ONLINE_ABSENT_VINTAGES) -> Path:
-    """Lay out ``dest`` as ``mirror`` without ``sources`` and ``vintages``; return ``dest``."""
+    """Lay out ``dest`` (new or empty) as ``mirror`` without ``sources`` and ``vintages``."""
     mirror, dest = Path(mirror).resolve(), Path(dest)
+    if dest.exists() and any(dest.iterdir()):
+        raise FileExistsError(f"{dest}: not empty; give a new or empty folder (nothing in it is "
+                              "replaced)")
     drop = dropped_paths(mirror, sources, vintages)
     with open(mirror / "MANIFEST.csv", newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)

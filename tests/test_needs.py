@@ -200,6 +200,8 @@ def test_every_notebook_runs_with_only_what_an_online_user_can_download(real_mir
     from partial_mirror import ONLINE_ABSENT_SOURCES, make_partial_mirror
 
     mirror = make_partial_mirror(real_mirror, tmp_path / "mirror")
+    with pytest.raises(FileExistsError, match="not empty"):  # never writes over a folder
+        make_partial_mirror(real_mirror, mirror)
     env = {k: v for k, v in os.environ.items() if k not in ("CENSUS_API_KEY", "TRADELIB_HOME")}
     env.update(TRADELIB_DATA=str(tmp_path / "data"), TRADELIB_MIRROR=str(mirror),
                TRADELIB_QUIET="1")
